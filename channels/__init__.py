@@ -1,0 +1,1 @@
+"""Delivery channels behind one small interface; nothing here imports hub or partners."""

@@ -1,0 +1,1 @@
+"""Vigil hub: publish geofenced alerts once, reach every partner inside the area."""

@@ -1,0 +1,128 @@
+"""Access control in one place: who a request is, and which alerts and rows it may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.models import Alert, Delivery
+from partners.credentials import find_token
+from partners.models import Organisation, OrgKind, Role
+
+
+class Unauthenticated(Exception):
+    """No credential, or one that is not valid."""
+
+
+class Forbidden(Exception):
+    """A valid credential whose role may not do this."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    role: Role
+    organisation_id: str | None
+    contact_id: str | None
+    hub_admin: bool  # the bootstrap admin and admins of a police service run the whole hub
+
+    @property
+    def actor(self) -> str:
+        return f"token:{self.token_id}"
+
+    @property
+    def responder(self) -> str:
+        """Who an acknowledgement is from: the named contact, else the system token."""
+        return f"contact:{self.contact_id}" if self.contact_id else self.actor
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            allowed = " or ".join(role.value for role in roles)
+            raise Forbidden(f"this needs the {allowed} role")
+
+    def require_org_admin(self, organisation_id: str) -> None:
+        """Hub admins manage every organisation; an organisation's admin manages its own."""
+        if self.hub_admin:
+            return
+        if self.role is Role.ADMIN and self.organisation_id == organisation_id:
+            return
+        raise Forbidden("only a hub admin or this organisation's admin may do this")
+
+    def sees_everything_of(self, alert: Alert) -> bool:
+        """Hub admins and the sending organisation see every ack and delivery of an alert."""
+        return self.hub_admin or (
+            self.organisation_id is not None and self.organisation_id == alert.sender_org_id
+            and self.role in (Role.ADMIN, Role.PUBLISHER, Role.APPROVER)
+        )
+
+
+async def authenticate(session: AsyncSession, secret: str) -> Principal:
+    token = await find_token(session, secret)
+    if token is None:
+        raise Unauthenticated("the token is not valid")
+    hub_admin = False
+    if token.role == Role.ADMIN:
+        if token.organisation_id is None:
+            hub_admin = True
+        else:
+            organisation = await session.get(Organisation, token.organisation_id)
+            hub_admin = organisation is not None and organisation.kind == OrgKind.POLICE
+    return Principal(token.id, Role(token.role), token.organisation_id, token.contact_id,
+                     hub_admin)
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer` header, if there is one."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return value.strip()
+
+
+def visible(principal: Principal) -> Any:
+    """SQL condition: the alert is one this principal may see (published or their own)."""
+    if principal.hub_admin:
+        return true()
+    if principal.organisation_id is None:
+        return false()
+    targeted = exists(
+        select(Delivery.id).where(
+            Delivery.alert_id == Alert.id,
+            Delivery.channel == "feed",
+            Delivery.organisation_id == principal.organisation_id,
+            or_(Delivery.contact_id.is_(None), Delivery.contact_id == principal.contact_id),
+        )
+    )
+    own = Alert.sender_org_id == principal.organisation_id
+    return or_(own, and_(Alert.status == "published", targeted))
+
+
+def may_receive(principal: Principal, alert: Alert, orgs: set[str], contacts: set[str]) -> bool:
+    """The same rule as `visible`, for a live alert whose feed audience is already known."""
+    if principal.hub_admin:
+        return True
+    if principal.organisation_id is None:
+        return False
+    if principal.organisation_id == alert.sender_org_id:
+        return True
+    return principal.organisation_id in orgs or principal.contact_id in contacts
+
+
+class NotFound(Exception):
+    """No such thing, or one this principal may not know exists."""
+
+
+async def visible_alert(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
+    """The alert if this principal may see it; otherwise NotFound, never a hint it exists."""
+    result = await session.exec(
+        select(Alert).where(Alert.id == alert_id, visible(principal))  # type: ignore[arg-type]
+    )
+    alert = result.scalars().first()
+    if alert is None:
+        raise NotFound("no such alert")
+    return alert

@@ -1,0 +1,162 @@
+"""Alerts: read and validate a publish request into a draft, and present an alert as JSON."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.geo import Area, AreaError, parse_area
+from hub.models import Alert
+from hub.tlp import Tlp
+from partners.validation import Checker
+
+
+class Category(enum.StrEnum):
+    GEO = "Geo"
+    MET = "Met"
+    SAFETY = "Safety"
+    SECURITY = "Security"
+    RESCUE = "Rescue"
+    FIRE = "Fire"
+    HEALTH = "Health"
+    ENV = "Env"
+    TRANSPORT = "Transport"
+    INFRA = "Infra"
+    CBRNE = "CBRNE"
+    OTHER = "Other"
+
+
+class Severity(enum.StrEnum):
+    EXTREME = "Extreme"
+    SEVERE = "Severe"
+    MODERATE = "Moderate"
+    MINOR = "Minor"
+    UNKNOWN = "Unknown"
+
+
+class Urgency(enum.StrEnum):
+    IMMEDIATE = "Immediate"
+    EXPECTED = "Expected"
+    FUTURE = "Future"
+    PAST = "Past"
+    UNKNOWN = "Unknown"
+
+
+class Certainty(enum.StrEnum):
+    OBSERVED = "Observed"
+    LIKELY = "Likely"
+    POSSIBLE = "Possible"
+    UNLIKELY = "Unlikely"
+    UNKNOWN = "Unknown"
+
+
+FIELDS = ("headline", "event", "category", "severity", "urgency", "certainty", "tlp",
+          "description", "instruction", "area", "expires", "ack_within_s", "language")
+MAX_ACK_WITHIN_S = 7 * 24 * 3600
+MAX_EXPIRY = timedelta(days=366)
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    headline: str
+    event: str
+    category: Category
+    severity: Severity
+    urgency: Urgency
+    certainty: Certainty
+    tlp: Tlp
+    description: str
+    instruction: str
+    area: Area
+    expires: datetime | None
+    ack_within_s: int | None
+    language: str
+
+
+def read_alert(body: object, now: datetime) -> AlertDraft:
+    """Check a publish request; raise InvalidInput naming every bad field."""
+    check = Checker(body)
+    check.only(FIELDS)
+    headline = check.text("headline", max_len=200)
+    event = check.text("event", max_len=200)
+    category = check.choice("category", Category, required=False, default=Category.SECURITY)
+    severity = check.choice("severity", Severity)
+    urgency = check.choice("urgency", Urgency)
+    certainty = check.choice("certainty", Certainty)
+    tlp = check.choice("tlp", Tlp)
+    description = check.text("description", required=False, max_len=20_000, default="")
+    instruction = check.text("instruction", required=False, max_len=10_000, default="")
+    language = check.text("language", required=False, max_len=35, default="en-CA")
+    if language and not _LANGUAGE.match(language):
+        check.fail("language", "must be a language tag such as en-CA or fr")
+    ack_within_s = check.integer("ack_within_s", low=1, high=MAX_ACK_WITHIN_S)
+    expires = _read_expires(check, now)
+    area: Area | None = None
+    if "area" not in check.body:
+        check.fail("area", "is required")
+    else:
+        try:
+            area = parse_area(check.body["area"])
+        except AreaError as error:
+            check.fail(error.field, error.message)
+    check.done()
+    assert headline and event and category and severity and urgency and certainty and tlp
+    assert area is not None
+    return AlertDraft(headline, event, category, severity, urgency, certainty, tlp,
+                      description or "", instruction or "", area, expires, ack_within_s,
+                      language or "en-CA")
+
+
+def _read_expires(check: Checker, now: datetime) -> datetime | None:
+    raw = check.body.get("expires")
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        check.fail("expires", "must be an ISO 8601 date-time with a UTC offset")
+        return None
+    try:
+        expires = datetime.fromisoformat(raw)
+    except ValueError:
+        check.fail("expires", "must be an ISO 8601 date-time such as 2026-11-21T18:00:00-05:00")
+        return None
+    if expires.tzinfo is None:
+        check.fail("expires", "must carry a UTC offset, e.g. -05:00 or Z")
+        return None
+    if expires <= now:
+        check.fail("expires", "is in the past")
+        return None
+    if expires - now > MAX_EXPIRY:
+        check.fail("expires", "is more than a year away")
+        return None
+    return expires
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """The alert as the API and the live feed present it."""
+    return {
+        "id": alert.id,
+        "seq": alert.seq,
+        "status": alert.status,
+        "msg_type": alert.msg_type,
+        "references": alert.references_id,
+        "sender_organisation_id": alert.sender_org_id,
+        "headline": alert.headline,
+        "event": alert.event,
+        "category": alert.category,
+        "severity": alert.severity,
+        "urgency": alert.urgency,
+        "certainty": alert.certainty,
+        "tlp": alert.tlp,
+        "description": alert.description,
+        "instruction": alert.instruction,
+        "language": alert.language,
+        "area": alert.area,
+        "expires": alert.expires.isoformat() if alert.expires else None,
+        "ack_within_s": alert.ack_within_s,
+        "sent": alert.sent_at.isoformat() if alert.sent_at else None,
+        "created": alert.created_at.isoformat(),
+    }

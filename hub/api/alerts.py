@@ -1,0 +1,110 @@
+"""Alerts over the API: publish, list, read, and each alert's acks and deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from hub.access import Forbidden, visible, visible_alert
+from hub.acks import ack_json, acks_of, read_ack, record_ack
+from hub.alerts import alert_json, read_alert
+from hub.http import BUS, CLOCK, SESSIONS, created, principal_of, read_json
+from hub.models import Alert, Delivery
+from hub.publish import publish
+from partners.models import Role
+from partners.validation import Checker
+
+routes = web.RouteTableDef()
+MAX_PAGE = 500
+
+
+@routes.post("/api/v1/alerts")
+async def alert_create(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    principal.require(Role.PUBLISHER)
+    if principal.organisation_id is None:
+        raise Forbidden("a publisher token must belong to an organisation")
+    draft = read_alert(await read_json(request), request.app[CLOCK]())
+    async with request.app[SESSIONS]() as session:
+        result = await publish(session, principal, draft, request.app[CLOCK]())
+    if result.alert.seq is not None:
+        await request.app[BUS].notify(result.alert.seq)
+    return created({"id": result.alert.id, "seq": result.alert.seq,
+                    "status": result.alert.status, "targets": result.reach.counts()})
+
+
+@routes.get("/api/v1/alerts")
+async def alert_list(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    check = Checker(dict(request.query))
+    since = _query_int(check, "since", 0, 2**62)
+    limit = _query_int(check, "limit", 1, MAX_PAGE) or 100
+    check.done()
+    async with request.app[SESSIONS]() as session:
+        query = select(Alert).where(visible(principal)).order_by(col(Alert.seq).desc())
+        if since:
+            query = query.where(col(Alert.seq) > since)
+        alerts = (await session.exec(query.limit(limit))).all()
+    return web.json_response([alert_json(alert) for alert in alerts])
+
+
+def _query_int(check: Checker, name: str, low: int, high: int) -> int | None:
+    raw = check.body.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        check.fail(name, "must be a whole number")
+        return None
+    check.body[name] = int(raw)
+    return check.integer(name, low=low, high=high)
+
+
+@routes.get("/api/v1/alerts/{id}")
+async def alert_show(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        alert = await visible_alert(session, principal, request.match_info["id"])
+    return web.json_response(alert_json(alert))
+
+
+@routes.post("/api/v1/alerts/{id}/acks")
+async def ack_create(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    principal.require(Role.PARTNER)
+    status, note = read_ack(await read_json(request))
+    async with request.app[SESSIONS]() as session:
+        ack = await record_ack(session, principal, request.match_info["id"], status, note,
+                               "api", request.app[CLOCK]())
+    return created(ack_json(ack))
+
+
+@routes.get("/api/v1/alerts/{id}/acks")
+async def ack_list(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        alert = await visible_alert(session, principal, request.match_info["id"])
+        acks = await acks_of(session, principal, alert)
+    return web.json_response([ack_json(ack) for ack in acks])
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {"id": delivery.id, "organisation_id": delivery.organisation_id,
+            "recipient": delivery.recipient, "channel": delivery.channel,
+            "status": delivery.status, "attempts": delivery.attempts,
+            "last_error": delivery.last_error,
+            "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None}
+
+
+@routes.get("/api/v1/alerts/{id}/deliveries")
+async def delivery_list(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        alert = await visible_alert(session, principal, request.match_info["id"])
+        query = select(Delivery).where(Delivery.alert_id == alert.id).order_by(
+            col(Delivery.organisation_id), col(Delivery.channel), col(Delivery.recipient))
+        if not principal.sees_everything_of(alert):
+            query = query.where(Delivery.organisation_id == principal.organisation_id)
+        deliveries = (await session.exec(query)).all()
+    return web.json_response([delivery_json(d) for d in deliveries])

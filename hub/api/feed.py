@@ -1,0 +1,160 @@
+"""The live feed endpoint: handshake checks, authentication, resume, acks over the socket."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from hub.access import Forbidden, NotFound, Principal, Unauthenticated, authenticate, bearer
+from hub.acks import read_ack, record_ack
+from hub.feed import Desk
+from hub.http import CLOCK, FEED, SESSIONS, SETTINGS, error_response
+from partners.validation import InvalidInput
+
+routes = web.RouteTableDef()
+AUTH_TIMEOUT_S = 10.0
+# A desk that means to resume says so in its first message; waiting this long for it keeps
+# replayed and live alerts in order without delaying a desk that never resumes.
+RESUME_GRACE_S = 0.25
+# Names a token might be smuggled under; URLs end up in logs and browser history.
+URL_SECRETS = {"token", "access_token", "auth", "authorization", "bearer", "api_key", "key"}
+MAX_MESSAGE = 64 * 1024
+
+
+def allowed_origins(request: web.Request) -> set[str]:
+    public = urlsplit(request.app[SETTINGS].public_url)
+    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
+
+
+@routes.get("/api/v1/feed")
+async def feed_connect(request: web.Request) -> web.StreamResponse:
+    if URL_SECRETS & {key.lower() for key in request.query}:
+        return error_response(400, "token_in_url",
+                              "never put a token in the URL; use the Authorization header "
+                              "or a first {\"type\": \"auth\"} message")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in allowed_origins(request):
+        return error_response(403, "bad_origin", f"origin {origin} may not open the feed")
+    principal: Principal | None = None
+    try:
+        secret = bearer(request.headers.get("Authorization"))
+        if secret is not None:
+            async with request.app[SESSIONS]() as session:
+                principal = await authenticate(session, secret)
+    except Unauthenticated as error:
+        return error_response(401, "unauthenticated", str(error))
+    ws = web.WebSocketResponse(heartbeat=request.app[SETTINGS].feed_heartbeat_s,
+                               max_msg_size=MAX_MESSAGE)
+    await ws.prepare(request)
+    if principal is None:
+        principal = await _first_message_auth(request, ws)
+        if principal is None:
+            return ws
+    await _serve_desk(request, ws, principal)
+    return ws
+
+
+async def _first_message_auth(request: web.Request,
+                              ws: web.WebSocketResponse) -> Principal | None:
+    try:
+        message = await ws.receive(timeout=AUTH_TIMEOUT_S)
+        data = json.loads(message.data) if message.type == WSMsgType.TEXT else None
+        if not isinstance(data, dict) or data.get("type") != "auth" or not isinstance(
+                data.get("token"), str):
+            raise Unauthenticated('the first message must be {"type": "auth", "token": "..."}')
+        async with request.app[SESSIONS]() as session:
+            return await authenticate(session, data["token"])
+    except (TimeoutError, ValueError, Unauthenticated) as error:
+        detail = str(error) if isinstance(error, Unauthenticated) else "authenticate first"
+        await ws.send_json({"type": "error", "error": "unauthenticated", "detail": detail})
+        await ws.close(code=4401, message=b"unauthenticated")
+        return None
+
+
+async def _serve_desk(request: web.Request, ws: web.WebSocketResponse,
+                      principal: Principal) -> None:
+    hub = request.app[FEED]
+    desk = Desk(ws, principal)
+    hub.desks.add(desk)
+    try:
+        connect_seq = await hub.current_seq()
+        try:
+            first = await ws.receive(timeout=RESUME_GRACE_S)
+        except TimeoutError:
+            first = None
+        resume = _resume_since(first)
+        await hub.go_live(desk, connect_seq if resume is None else resume)
+        if first is not None and resume is None:
+            if not await _handle(request, desk, first):
+                return
+        async for message in ws:
+            if not await _handle(request, desk, message):
+                return
+    finally:
+        hub.desks.discard(desk)
+
+
+def _resume_since(message: Any) -> int | None:
+    if message is None or message.type != WSMsgType.TEXT:
+        return None
+    try:
+        data = json.loads(message.data)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and data.get("type") == "resume":
+        since = data.get("since")
+        if isinstance(since, int) and not isinstance(since, bool) and since >= 0:
+            return since
+    return None
+
+
+async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
+    """Answer one desk message; False when the socket is done."""
+    if message.type != WSMsgType.TEXT:
+        return message.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
+                                    WSMsgType.ERROR)
+    try:
+        data = json.loads(message.data)
+    except ValueError:
+        await desk.ws.send_json({"type": "error", "error": "invalid", "detail": "not JSON"})
+        return True
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind == "resume":
+        since = _resume_since(message)
+        if since is None:
+            await desk.ws.send_json({"type": "error", "error": "invalid",
+                                     "fields": {"since": "must be a whole number >= 0"}})
+        else:
+            desk.live = False
+            await request.app[FEED].go_live(desk, since)
+    elif kind == "ack":
+        await _ack(request, desk, data)
+    elif kind == "ping":
+        await desk.ws.send_json({"type": "pong"})
+    else:
+        await desk.ws.send_json({"type": "error", "error": "unknown_type",
+                                 "detail": "expected resume, ack or ping"})
+    return True
+
+
+async def _ack(request: web.Request, desk: Desk, data: dict[str, Any]) -> None:
+    alert_id = data.get("alert_id")
+    try:
+        if not isinstance(alert_id, str):
+            raise InvalidInput({"alert_id": "is required"})
+        status, note = read_ack(data)
+        async with request.app[SESSIONS]() as session:
+            ack = await record_ack(session, desk.principal, alert_id, status, note, "feed",
+                                   request.app[CLOCK]())
+        await desk.ws.send_json({"type": "acked", "alert_id": alert_id, "ack_id": ack.id,
+                                 "status": ack.status})
+    except InvalidInput as error:
+        await desk.ws.send_json({"type": "error", "error": "invalid", "detail": error.detail,
+                                 "fields": error.fields, "alert_id": alert_id})
+    except (NotFound, Forbidden) as error:
+        await desk.ws.send_json({"type": "error", "error": "not_found"
+                                 if isinstance(error, NotFound) else "forbidden",
+                                 "detail": str(error), "alert_id": alert_id})

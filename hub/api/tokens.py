@@ -1,0 +1,48 @@
+"""API tokens: issued by admins, shown once, stored hashed."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub import audit
+from hub.access import Forbidden
+from hub.http import SESSIONS, created, principal_of, read_json
+from partners.credentials import issue_token
+from partners.models import Contact, Organisation, Role
+from partners.validation import Checker, InvalidInput
+
+routes = web.RouteTableDef()
+# An organisation's own admin may equip its staff and systems, never make them publishers.
+ORG_ADMIN_MAY_ISSUE = {Role.PARTNER, Role.ADMIN}
+
+
+@routes.post("/api/v1/tokens")
+async def token_create(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    principal.require(Role.ADMIN)
+    check = Checker(await read_json(request))
+    check.only({"organisation_id", "role", "contact_id", "label"})
+    organisation_id = check.text("organisation_id", max_len=32)
+    role = check.choice("role", Role)
+    contact_id = check.text("contact_id", required=False, max_len=32)
+    label = check.text("label", required=False, max_len=200, default="")
+    check.done()
+    assert organisation_id is not None and role is not None
+    principal.require_org_admin(organisation_id)
+    if not principal.hub_admin and role not in ORG_ADMIN_MAY_ISSUE:
+        raise Forbidden(f"an organisation admin may not issue {role.value} tokens")
+    async with request.app[SESSIONS]() as session:
+        if await session.get(Organisation, organisation_id) is None:
+            raise InvalidInput({"organisation_id": "no such organisation"})
+        if contact_id:
+            contact = await session.get(Contact, contact_id)
+            if contact is None or contact.organisation_id != organisation_id:
+                raise InvalidInput({"contact_id": "no such contact in this organisation"})
+        row, secret = await issue_token(session, role, organisation_id,
+                                        contact_id=contact_id or None, label=label or "")
+        await session.flush()
+        await audit.record(session, principal.actor, "token.create", row.id,
+                           {"organisation_id": organisation_id, "role": role})
+        await session.commit()
+    return created({"id": row.id, "token": secret, "role": role,
+                    "organisation_id": organisation_id, "contact_id": row.contact_id})

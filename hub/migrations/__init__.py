@@ -1,0 +1,1 @@
+"""Alembic migrations of the Vigil schema (SQLite and PostgreSQL)."""

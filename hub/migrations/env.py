@@ -1,0 +1,34 @@
+"""Alembic environment: runs on the connection the hub hands over, or on -x url=..."""
+
+from alembic import context
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+import hub.models  # noqa: F401  (registers the tables)
+import partners.models  # noqa: F401
+
+target_metadata = SQLModel.metadata
+
+
+def run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        url = context.get_x_argument(as_dictionary=True)["url"]
+        with create_engine(url).connect() as connection:
+            _migrate(connection)
+            connection.commit()
+    else:
+        _migrate(connection)
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,124 @@
+"""Hub tables: alerts, the delivery outbox, acknowledgements, the audit trail, counters."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from partners.models import UtcDateTime, new_id, utcnow
+
+
+class AlertStatus(enum.StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+
+
+class MsgType(enum.StrEnum):
+    ALERT = "Alert"
+    UPDATE = "Update"
+    CANCEL = "Cancel"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
+class AckStatus(enum.StrEnum):
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    RESPONDING = "responding"
+    NOT_AFFECTED = "not_affected"
+    NEED_HELP = "need_help"
+
+
+class Counter(SQLModel, table=True):
+    """Named monotonic counters; bumping one locks its row until commit, so `seq` order is
+    commit order and a desk resuming from a seq can never skip an alert committed later."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class Alert(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    seq: int | None = Field(default=None, sa_type=sa.BigInteger,
+                            sa_column_kwargs={"unique": True})
+    status: str = Field(max_length=16)
+    msg_type: str = Field(default=MsgType.ALERT, max_length=8)
+    references_id: str | None = Field(default=None, foreign_key="alert.id", max_length=32)
+    sender_org_id: str | None = Field(default=None, foreign_key="organisation.id",
+                                      max_length=32)
+    created_by: str = Field(max_length=64)
+    headline: str = Field(max_length=200)
+    event: str = Field(max_length=200)
+    category: str = Field(max_length=16)
+    severity: str = Field(max_length=16)
+    urgency: str = Field(max_length=16)
+    certainty: str = Field(max_length=16)
+    tlp: str = Field(max_length=20)
+    description: str = Field(default="", sa_type=sa.Text)
+    instruction: str = Field(default="", sa_type=sa.Text)
+    language: str = Field(default="en-CA", max_length=35)
+    area: dict[str, Any] = Field(sa_type=sa.JSON)
+    expires: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ack_within_s: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Delivery(SQLModel, table=True):
+    """One outbox row per recipient and channel; the feed is a channel like any other."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    contact_id: str | None = Field(default=None, foreign_key="contact.id", max_length=32)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=400)
+    idempotency_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    status: str = Field(default=DeliveryStatus.PENDING, max_length=16, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Ack(SQLModel, table=True):
+    """The latest answer of one responder to one alert; `responder` is a contact or a token."""
+
+    __table_args__ = (sa.UniqueConstraint("alert_id", "responder"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", max_length=32)
+    responder: str = Field(max_length=64)
+    contact_id: str | None = Field(default=None, foreign_key="contact.id", max_length=32)
+    status: str = Field(max_length=16)
+    note: str = Field(default="", sa_type=sa.Text)
+    via: str = Field(max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only trail; each row's hash covers its content and the previous row's hash."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=40)
+    subject: str = Field(max_length=64)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})

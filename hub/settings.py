@@ -1,0 +1,88 @@
+"""Settings: every knob Vigil has, read from the environment once, here and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, default and the help the README shows."""
+
+    env: str
+    attr: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("VIGIL_DATABASE_URL", "database_url", "sqlite+aiosqlite:///./vigil.db",
+            "any SQLAlchemy async URL; `postgresql+asyncpg://...` for scale-out"),
+    Setting("VIGIL_BROKER_URL", "broker_url", None,
+            "`redis://host:port/db` to fan out across processes; unset means in-process"),
+    Setting("VIGIL_SMTP_URL", "smtp_url", None,
+            "`smtp://host:port` or `smtps://user:pass@host:port`; unset turns email off"),
+    Setting("VIGIL_MAIL_FROM", "mail_from", "alerts@localhost", "sender address"),
+    Setting("VIGIL_PUBLIC_URL", "public_url", "http://127.0.0.1:8080",
+            "base for links in messages; its origin is also allowed on the live feed"),
+    Setting("VIGIL_DATA_DIR", "data_dir", "./vigil-data", "uploaded photos and files"),
+    Setting("VIGIL_SECRET_KEY", "secret_key", None,
+            "cookie and token signing; generated and stored in the data dir when unset"),
+    Setting("VIGIL_BOOTSTRAP_TOKEN", "bootstrap_token", None,
+            "when set, an admin API token with exactly this value exists after start-up"),
+    Setting("VIGIL_FEED_HEARTBEAT_S", "feed_heartbeat_s", "20",
+            "seconds between WebSocket pings; a desk that misses a pong is dropped"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The hub's configuration; build it with `Settings.from_env()` or directly in tests."""
+
+    database_url: str = "sqlite+aiosqlite:///./vigil.db"
+    broker_url: str | None = None
+    smtp_url: str | None = None
+    mail_from: str = "alerts@localhost"
+    public_url: str = "http://127.0.0.1:8080"
+    data_dir: Path = field(default_factory=lambda: Path("./vigil-data"))
+    secret_key: str | None = None
+    bootstrap_token: str | None = None
+    feed_heartbeat_s: float = 20.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every `VIGIL_*` variable; unset ones take their default."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env) or setting.default
+            if raw is None:
+                continue
+            values[setting.attr] = _convert(setting, raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_secret_key(self) -> Settings:
+        """Return settings whose secret key is set, generating and storing one if needed."""
+        if self.secret_key:
+            return self
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return replace(self, secret_key=path.read_text().strip())
+
+
+def _convert(setting: Setting, raw: str) -> object:
+    if setting.attr == "data_dir":
+        return Path(raw)
+    if setting.attr == "feed_heartbeat_s":
+        value = float(raw)
+        if value <= 0:
+            raise ValueError(f"{setting.env} must be a positive number of seconds")
+        return value
+    return raw

@@ -1,0 +1,95 @@
+"""Targeting: which organisations, contacts and channels an area and a TLP label reach."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from channels.chat import ChatChannel
+from channels.email import EmailChannel
+from hub.geo import Area
+from hub.tlp import Tlp
+from partners.models import Contact, Site, Tier
+
+FEED = "feed"
+_email = EmailChannel()
+_chat = ChatChannel()
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One delivery to write: an organisation's desk, or one contact on one channel."""
+
+    organisation_id: str
+    contact_id: str | None
+    channel: str
+    recipient: str  # shown to the publisher; addresses are masked
+
+    def idempotency_key(self, alert_id: str) -> str:
+        raw = f"{alert_id}|{self.channel}|{self.organisation_id}|{self.contact_id or ''}"
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class Reach:
+    organisations: list[str] = field(default_factory=list)
+    contacts: set[str] = field(default_factory=set)
+    residents: int = 0
+    recipients: list[Recipient] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {"organisations": len(self.organisations), "contacts": len(self.contacts),
+                "residents": self.residents}
+
+
+async def organisations_in(session: AsyncSession, area: Area) -> list[str]:
+    """Organisations with at least one site inside the area, matched in one vector pass."""
+    rows = (await session.exec(select(Site.organisation_id, Site.lat, Site.lon))).all()
+    if not rows:
+        return []
+    orgs = np.array([row[0] for row in rows], dtype=object)
+    lats = np.fromiter((row[1] for row in rows), dtype=float, count=len(rows))
+    lons = np.fromiter((row[2] for row in rows), dtype=float, count=len(rows))
+    return sorted(set(orgs[area.contains(lats, lons)].tolist()))
+
+
+async def plan(session: AsyncSession, area: Area, tlp: Tlp) -> Reach:
+    """Every delivery an alert with this area and label must make at publish time.
+
+    Primary-tier contacts are alerted at once; the secondary tier is the escalation list.
+    TLP:RED reaches named people only: each primary contact's email and the live feed of
+    that contact's own credentials, never an organisation's shared desk or a chat room.
+    """
+    reach = Reach(organisations=await organisations_in(session, area))
+    if not reach.organisations:
+        return reach
+    contacts = (await session.exec(
+        select(Contact)
+        .where(col(Contact.organisation_id).in_(reach.organisations), Contact.tier == Tier.PRIMARY)
+        .order_by(col(Contact.organisation_id), col(Contact.name))
+    )).all()
+    if not tlp.individuals_only:
+        reach.recipients += [Recipient(org, None, FEED, f"organisation desk {org}")
+                             for org in reach.organisations]
+    for contact in contacts:
+        reach.recipients += _contact_recipients(contact, tlp)
+    reach.contacts = {r.contact_id for r in reach.recipients if r.contact_id}
+    return reach
+
+
+def _contact_recipients(contact: Contact, tlp: Tlp) -> list[Recipient]:
+    out: list[Recipient] = []
+    org = contact.organisation_id
+    if tlp.individuals_only:
+        out.append(Recipient(org, contact.id, FEED, f"{contact.name} (live feed)"))
+    if contact.email:
+        out.append(Recipient(org, contact.id, _email.name,
+                             f"{contact.name} <{_email.describe(contact.email)}>"))
+    if contact.chat_url and not tlp.individuals_only:
+        out.append(Recipient(org, contact.id, _chat.name,
+                             f"{contact.name} ({_chat.describe(contact.chat_url)})"))
+    return out

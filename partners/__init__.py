@@ -1,0 +1,1 @@
+"""Partners: organisations, their sites, contacts and contact tiers, and API credentials."""

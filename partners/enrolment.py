@@ -1,0 +1,104 @@
+"""Enrolment: validate and store organisations with their sites, and their contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from channels.base import TargetError
+from channels.chat import ChatChannel
+from channels.email import EmailChannel
+from partners.models import Contact, Organisation, OrgKind, Site, Tier
+from partners.validation import Checker, InvalidInput
+
+MAX_SITES = 1000
+_email = EmailChannel()
+_chat = ChatChannel()
+
+
+@dataclass(frozen=True)
+class SiteDraft:
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class OrganisationDraft:
+    name: str
+    kind: OrgKind
+    sites: list[SiteDraft]
+
+
+def read_organisation(body: object) -> OrganisationDraft:
+    """Check a `POST /organisations` body; raise InvalidInput naming every bad field."""
+    check = Checker(body)
+    check.only({"name", "kind", "sites"})
+    name = check.text("name")
+    kind = check.choice("kind", OrgKind)
+    sites: list[SiteDraft] = []
+    raw_sites = check.body.get("sites", [])
+    if not isinstance(raw_sites, list):
+        check.fail("sites", "must be a list of {name, lat, lon}")
+    elif len(raw_sites) > MAX_SITES:
+        check.fail("sites", f"must have at most {MAX_SITES} sites")
+    else:
+        for index, raw in enumerate(raw_sites):
+            try:
+                site = Checker(raw, f"sites[{index}]")
+            except InvalidInput as error:
+                check.errors.update(error.fields)
+                continue
+            site.only({"name", "lat", "lon"})
+            site_name = site.text("name")
+            lat = site.number("lat", low=-90, high=90)
+            lon = site.number("lon", low=-180, high=180)
+            check.errors.update(site.errors)
+            if site_name and lat is not None and lon is not None:
+                sites.append(SiteDraft(site_name, lat, lon))
+    check.done()
+    assert name is not None and kind is not None
+    return OrganisationDraft(name, kind, sites)
+
+
+async def create_organisation(session: AsyncSession, draft: OrganisationDraft) -> Organisation:
+    """Add the organisation and its sites to the session (the caller commits)."""
+    taken = await session.exec(select(Organisation.id).where(Organisation.name == draft.name))
+    if taken.first() is not None:
+        raise InvalidInput({"name": "an organisation with this name is already enrolled"})
+    organisation = Organisation(name=draft.name, kind=draft.kind)
+    session.add(organisation)
+    await session.flush()
+    for site in draft.sites:
+        session.add(Site(organisation_id=organisation.id, name=site.name, lat=site.lat,
+                         lon=site.lon))
+    return organisation
+
+
+def read_contact(body: object, organisation_id: str) -> Contact:
+    """Check a contact body; each address is checked by the channel that will use it."""
+    check = Checker(body)
+    check.only({"name", "email", "chat_url", "tier"})
+    name = check.text("name")
+    email = check.text("email", required=False, max_len=320)
+    chat_url = check.text("chat_url", required=False, max_len=2000)
+    tier = check.choice("tier", Tier, required=False, default=Tier.PRIMARY)
+    for field, value, channel in (("email", email, _email), ("chat_url", chat_url, _chat)):
+        if value:
+            try:
+                channel.check_target(value)
+            except TargetError as error:
+                check.fail(field, str(error))
+    if not email and not chat_url and "email" not in check.errors:
+        check.fail("email", "a contact needs an email or a chat_url")
+    check.done()
+    assert name is not None and tier is not None
+    return Contact(organisation_id=organisation_id, name=name, email=email or None,
+                   chat_url=chat_url or None, tier=tier)
+
+
+async def sites_of(session: AsyncSession, organisation_id: str) -> list[Site]:
+    result = await session.exec(select(Site).where(Site.organisation_id == organisation_id))
+    return list(result.all())

@@ -1,0 +1,103 @@
+"""Input checking: turn untrusted JSON into typed values or an error naming every bad field."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class InvalidInput(ValueError):
+    """Bad input: `fields` maps each offending field path to what is wrong with it."""
+
+    def __init__(self, fields: dict[str, str], detail: str | None = None) -> None:
+        self.fields = fields
+        self.detail = detail or "; ".join(f"{k}: {v}" for k, v in fields.items())
+        super().__init__(self.detail)
+
+
+class Checker:
+    """Collects field errors while reading one JSON object, so one 422 names them all."""
+
+    def __init__(self, body: object, prefix: str = "") -> None:
+        self.errors: dict[str, str] = {}
+        self.prefix = prefix
+        if not isinstance(body, dict):
+            raise InvalidInput({prefix or "body": "must be a JSON object"})
+        self.body: dict[str, Any] = body
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.setdefault(self.path(name), message)
+
+    def only(self, allowed: Iterable[str]) -> None:
+        """Refuse unknown keys: a typo such as `severty` must not be silently dropped."""
+        for key in self.body.keys() - set(allowed):
+            self.fail(key, "is not a known field")
+
+    def text(self, name: str, *, required: bool = True, max_len: int = 200,
+             default: str | None = None) -> str | None:
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "is required")
+            return default
+        if not isinstance(value, str):
+            self.fail(name, "must be a string")
+            return default
+        value = value.strip()
+        if required and not value:
+            self.fail(name, "must not be empty")
+        elif len(value) > max_len:
+            self.fail(name, f"must be at most {max_len} characters")
+        return value
+
+    def choice(self, name: str, kind: type[E], *, required: bool = True,
+               default: E | None = None) -> E | None:
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "is required")
+            return default
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(str(member.value) for member in kind)
+            self.fail(name, f"must be one of: {allowed}")
+            return default
+
+    def number(self, name: str, *, low: float, high: float) -> float | None:
+        value = self.body.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(name, "must be a number")
+            return None
+        if not math.isfinite(value):
+            self.fail(name, "must be a finite number")
+            return None
+        if not low <= value <= high:
+            self.fail(name, f"must be between {low:g} and {high:g}")
+            return None
+        return float(value)
+
+    def integer(self, name: str, *, low: int, high: int, required: bool = False) -> int | None:
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(name, "must be a whole number")
+            return None
+        if not low <= value <= high:
+            self.fail(name, f"must be between {low} and {high}")
+            return None
+        return value
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidInput(self.errors)

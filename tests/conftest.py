@@ -1,0 +1,134 @@
+"""Shared fixtures: a real hub over SQLite in tmp_path, driven through aiohttp's test client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from hub.app import create_app
+from hub.settings import Settings
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+NOW = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
+
+# King St W & Bay St, Toronto, and a square around it (lon, lat as GeoJSON says).
+KING_AND_BAY = (43.6480, -79.3806)
+SQUARE = [[-79.3830, 43.6465], [-79.3780, 43.6465], [-79.3780, 43.6495],
+          [-79.3830, 43.6495], [-79.3830, 43.6465]]
+INSIDE = {"name": "Bay St tower", "lat": 43.6481, "lon": -79.3805}
+OUTSIDE = {"name": "Yorkville office", "lat": 43.6710, "lon": -79.3920}
+
+
+class Clock:
+    """The only thing tests control besides randomness: what time it is."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def alert_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "headline": "Suspicious package, King St W & Bay St", "event": "Suspicious package",
+        "category": "Security", "severity": "Severe", "urgency": "Immediate",
+        "certainty": "Observed", "tlp": "TLP:GREEN", "description": "Unattended bag.",
+        "instruction": "Keep staff away from the north lobby.",
+        "area": {"type": "Polygon", "coordinates": [SQUARE]},
+        "expires": (NOW + timedelta(hours=2)).isoformat(), "ack_within_s": 300,
+        "language": "en-CA",
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class Hub:
+    """A running hub and shortcuts to enrol partners through its own API."""
+
+    client: TestClient[Any, web.Application]
+    clock: Clock
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def call(self, method: str, path: str, token: str = ADMIN_TOKEN,
+                   expect: int | None = None, **kwargs: Any) -> Any:
+        response = await self.client.request(method, path, headers=self.auth(token), **kwargs)
+        data = await response.json()
+        if expect is not None:
+            assert response.status == expect, (response.status, data)
+        return data
+
+    async def organisation(self, name: str, kind: str = "corporate",
+                           sites: list[dict[str, Any]] | None = None) -> str:
+        data = await self.call("POST", "/api/v1/organisations", expect=201,
+                               json={"name": name, "kind": kind, "sites": sites or []})
+        return str(data["id"])
+
+    async def contact(self, organisation_id: str, name: str, tier: str = "primary",
+                      **addresses: str) -> str:
+        body = {"name": name, "tier": tier, **addresses}
+        if not addresses:
+            body["email"] = f"{name.lower().replace(' ', '.')}@example.org"
+        data = await self.call("POST", f"/api/v1/organisations/{organisation_id}/contacts",
+                               expect=201, json=body)
+        return str(data["id"])
+
+    async def token(self, organisation_id: str, role: str, contact_id: str | None = None) -> str:
+        body = {"organisation_id": organisation_id, "role": role}
+        if contact_id:
+            body["contact_id"] = contact_id
+        data = await self.call("POST", "/api/v1/tokens", expect=201, json=body)
+        return str(data["token"])
+
+    async def partner(self, name: str, site: dict[str, Any]) -> tuple[str, str]:
+        """An enrolled partner with one primary contact; returns (organisation id, token)."""
+        org = await self.organisation(name, "corporate", [site])
+        await self.contact(org, f"{name} Desk")
+        return org, await self.token(org, "partner")
+
+    async def publisher(self) -> str:
+        org = await self.organisation("Toronto Police Service", "police")
+        return await self.token(org, "publisher")
+
+    async def publish(self, token: str, expect: int = 201, **overrides: Any) -> Any:
+        return await self.call("POST", "/api/v1/alerts", token, expect=expect,
+                               json=alert_body(**overrides))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/vigil.db",
+                    data_dir=tmp_path / "data", bootstrap_token=ADMIN_TOKEN,
+                    feed_heartbeat_s=20.0)
+
+
+@pytest.fixture
+def make_app(settings: Settings, clock: Clock) -> Callable[..., web.Application]:
+    def make(**overrides: Any) -> web.Application:
+        from dataclasses import replace
+        return create_app(replace(settings, **overrides), clock=clock)
+    return make
+
+
+@pytest.fixture
+async def hub(aiohttp_client: Any, make_app: Callable[..., web.Application],
+              clock: Clock) -> Hub:
+    return Hub(await aiohttp_client(make_app()), clock)
