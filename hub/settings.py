@@ -52,12 +52,15 @@ class Settings:
     secret_key: str | None = None
     bootstrap_token: str | None = None
     feed_heartbeat_s: float = 20.0
+    explicit: frozenset[str] = frozenset()  # the variables the environment actually set
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every `VIGIL_*` variable; unset ones take their default."""
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, object] = {
+            "explicit": frozenset(s.env for s in SETTINGS if env.get(s.env))
+        }
         for setting in SETTINGS:
             raw = env.get(setting.env) or setting.default
             if raw is None:

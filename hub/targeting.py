@@ -61,8 +61,9 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp) -> Reach:
     """Every delivery an alert with this area and label must make at publish time.
 
     Primary-tier contacts are alerted at once; the secondary tier is the escalation list.
-    TLP:RED reaches named people only: each primary contact's email and the live feed of
-    that contact's own credentials, never an organisation's shared desk or a chat room.
+    TLP:RED reaches named people only: each primary contact with an email address, by email
+    and on the live feed of that contact's own credentials; never an organisation's shared
+    desk, a chat room, or a contact known only by a chat URL.
     """
     reach = Reach(organisations=await organisations_in(session, area))
     if not reach.organisations:
@@ -85,6 +86,8 @@ def _contact_recipients(contact: Contact, tlp: Tlp) -> list[Recipient]:
     out: list[Recipient] = []
     org = contact.organisation_id
     if tlp.individuals_only:
+        if not contact.email:
+            return out  # a contact known only by a chat URL is a room, not a named person
         out.append(Recipient(org, contact.id, FEED, f"{contact.name} (live feed)"))
     if contact.email:
         out.append(Recipient(org, contact.id, _email.name,

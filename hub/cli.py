@@ -1,0 +1,117 @@
+"""The `vigil` command: serve, demo, web, db upgrade, audit verify."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from aiohttp import web
+
+from hub import audit, db, demo
+from hub.app import create_app
+from hub.http import SESSIONS, SETTINGS
+from hub.settings import Settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        print(f"vigil: bad setting: {error}", file=sys.stderr)
+        return 2
+    return int(args.run(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+    for name, run, help_text in (
+        ("serve", _serve, "one process: web, live feed and background tasks"),
+        ("web", _serve, "the web half (API and live feed), for running many behind a balancer"),
+        ("demo", _demo, "serve on a seeded downtown Toronto data set and print the logins"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--host", default=DEFAULT_HOST)
+        command.add_argument("--port", type=int, default=DEFAULT_PORT)
+        command.set_defaults(run=run)
+    database = commands.add_parser("db", help="database maintenance")
+    database_commands = database.add_subparsers(title="db commands", required=True)
+    database_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=_upgrade)
+    trail = commands.add_parser("audit", help="the audit trail")
+    trail_commands = trail.add_subparsers(title="audit commands", required=True)
+    trail_commands.add_parser("verify", help="check the hash chain").set_defaults(run=_verify)
+    return parser
+
+
+def _listening(settings: Settings, args: argparse.Namespace) -> Settings:
+    """Links and the allowed browser origin follow --host/--port unless set explicitly."""
+    if "VIGIL_PUBLIC_URL" in settings.explicit:
+        return settings
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    return replace(settings, public_url=f"http://{host}:{args.port}")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    web.run_app(create_app(_listening(settings, args)), host=args.host, port=args.port, print=_started)
+    return 0
+
+
+def _started(message: str) -> None:
+    logging.getLogger("hub").info(message.strip())
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    app = create_app(_listening(settings, args))
+
+    async def seed(app: web.Application) -> None:
+        credentials = await demo.seed(app[SESSIONS])
+        print(demo.welcome(app[SETTINGS].public_url, credentials), flush=True)
+
+    app.on_startup.append(seed)
+    web.run_app(app, host=args.host, port=args.port, print=_started)
+    return 0
+
+
+def _upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    async def run() -> None:
+        engine = db.create_engine(settings.database_url)
+        try:
+            await db.upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    print("database is at the newest schema")
+    return 0
+
+
+def _verify(settings: Settings, _args: argparse.Namespace) -> int:
+    async def run() -> audit.Verdict:
+        engine = db.create_engine(settings.database_url)
+        try:
+            async with db.session_factory(engine)() as session:
+                return await audit.verify(session)
+        finally:
+            await engine.dispose()
+
+    verdict = asyncio.run(run())
+    if verdict.ok:
+        print(f"audit trail intact: {verdict.checked} events")
+        return 0
+    where = f"event {verdict.bad_id}" if verdict.bad_id is not None else "end of the trail"
+    print(f"audit trail BROKEN at {where}: {verdict.reason} "
+          f"({verdict.checked} events verified before it)", file=sys.stderr)
+    return 1
