@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, true
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import Alert, Delivery
@@ -84,7 +84,7 @@ def bearer(header: str | None) -> str | None:
     return value.strip()
 
 
-def visible(principal: Principal) -> Any:
+def visible(principal: Principal) -> ColumnElement[bool]:
     """SQL condition: the alert is one this principal may see (published or their own)."""
     if principal.hub_admin:
         return true()
@@ -92,14 +92,15 @@ def visible(principal: Principal) -> Any:
         return false()
     targeted = exists(
         select(Delivery.id).where(
-            Delivery.alert_id == Alert.id,
-            Delivery.channel == "feed",
-            Delivery.organisation_id == principal.organisation_id,
-            or_(Delivery.contact_id.is_(None), Delivery.contact_id == principal.contact_id),
+            col(Delivery.alert_id) == Alert.id,
+            col(Delivery.channel) == "feed",
+            col(Delivery.organisation_id) == principal.organisation_id,
+            or_(col(Delivery.contact_id).is_(None),
+                col(Delivery.contact_id) == principal.contact_id),
         )
     )
-    own = Alert.sender_org_id == principal.organisation_id
-    return or_(own, and_(Alert.status == "published", targeted))
+    own = col(Alert.sender_org_id) == principal.organisation_id
+    return or_(own, and_(col(Alert.status) == "published", targeted))
 
 
 def may_receive(principal: Principal, alert: Alert, orgs: set[str], contacts: set[str]) -> bool:
@@ -120,9 +121,9 @@ class NotFound(Exception):
 async def visible_alert(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
     """The alert if this principal may see it; otherwise NotFound, never a hint it exists."""
     result = await session.exec(
-        select(Alert).where(Alert.id == alert_id, visible(principal))  # type: ignore[arg-type]
+        select(Alert).where(col(Alert.id) == alert_id, visible(principal))
     )
-    alert = result.scalars().first()
+    alert = result.first()
     if alert is None:
         raise NotFound("no such alert")
     return alert

@@ -18,7 +18,7 @@ from partners.validation import Checker
 
 def read_ack(body: object) -> tuple[AckStatus, str]:
     check = Checker(body)
-    check.only({"status", "note", "type", "alert_id"})
+    check.only({"status", "note"})
     status = check.choice("status", AckStatus)
     note = check.text("note", required=False, max_len=2000, default="")
     check.done()

@@ -57,7 +57,7 @@ FIELDS = ("headline", "event", "category", "severity", "urgency", "certainty", "
           "description", "instruction", "area", "expires", "ack_within_s", "language")
 MAX_ACK_WITHIN_S = 7 * 24 * 3600
 MAX_EXPIRY = timedelta(days=366)
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def read_alert(body: object, now: datetime) -> AlertDraft:
     description = check.text("description", required=False, max_len=20_000, default="")
     instruction = check.text("instruction", required=False, max_len=10_000, default="")
     language = check.text("language", required=False, max_len=35, default="en-CA")
-    if language and not _LANGUAGE.match(language):
+    if language and not LANGUAGE_TAG.match(language):
         check.fail("language", "must be a language tag such as en-CA or fr")
     ack_within_s = check.integer("ack_within_s", low=1, high=MAX_ACK_WITHIN_S)
     expires = _read_expires(check, now)

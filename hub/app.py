@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 
 from aiohttp import web
 
@@ -12,7 +11,7 @@ from hub import db
 from hub.api import alerts, feed, health, organisations, spec, tokens
 from hub.bus import create_bus
 from hub.feed import FeedHub
-from hub.http import BUS, CLOCK, FEED, SESSIONS, SETTINGS, errors_as_json
+from hub.http import BUS, CLOCK, FEED, SESSIONS, SETTINGS, Clock, errors_as_json
 from hub.settings import Settings
 from partners.credentials import ensure_bootstrap_token
 from partners.models import utcnow
@@ -20,7 +19,7 @@ from partners.models import utcnow
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+def create_app(settings: Settings, *, clock: Clock = utcnow,
                migrate: bool = True) -> web.Application:
     """A hub web process. Resources are opened on start-up and closed on clean-up."""
     app = web.Application(middlewares=[errors_as_json])

@@ -30,7 +30,7 @@ async def record(session: AsyncSession, actor: str, action: str, subject: str,
     """Append an event in the caller's transaction."""
     # Bumping the counter row locks it until commit, so concurrent writers on PostgreSQL
     # append one after the other and the chain never forks.
-    await session.exec(update(Counter).where(col(Counter.name) == "audit")  # type: ignore[call-overload]
+    await session.exec(update(Counter).where(col(Counter.name) == "audit")
                        .values(value=Counter.value + 1))
     last = await session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1))
     prev = last.first() or GENESIS

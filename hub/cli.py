@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except ValueError as error:
@@ -65,7 +66,8 @@ def _listening(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    web.run_app(create_app(_listening(settings, args)), host=args.host, port=args.port, print=_started)
+    web.run_app(create_app(_listening(settings, args)), host=args.host, port=args.port,
+                print=_started)
     return 0
 
 

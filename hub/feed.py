@@ -9,11 +9,11 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, or_, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.access import Principal, may_receive, visible
 from hub.alerts import alert_json
@@ -118,7 +118,7 @@ class FeedHub:
                     self.high_water = alert.seq or self.high_water
                 await session.commit()
 
-    async def _fan_out(self, session: Any, alert: Alert) -> None:
+    async def _fan_out(self, session: AsyncSession, alert: Alert) -> None:
         rows = (await session.exec(
             select(Delivery.id, Delivery.organisation_id, Delivery.contact_id)
             .where(Delivery.alert_id == alert.id, Delivery.channel == FEED)
@@ -168,17 +168,17 @@ def _desk_matches(desk: Desk, org: str, contact: str | None) -> bool:
     return desk.principal.organisation_id == org
 
 
-async def mark_delivered(session: Any, ids: Sequence[str], now: datetime) -> None:
+async def mark_delivered(session: AsyncSession, ids: Sequence[str], now: datetime) -> None:
     if ids:
         await session.exec(
             update(Delivery).where(col(Delivery.id).in_(ids),
-                                   Delivery.status != DeliveryStatus.DELIVERED)
+                                   col(Delivery.status) != DeliveryStatus.DELIVERED)
             .values(status=DeliveryStatus.DELIVERED, delivered_at=now,
                     attempts=Delivery.attempts + 1)
         )
 
 
-async def mark_delivered_for(session: Any, desk: Desk, alert_ids: list[str],
+async def mark_delivered_for(session: AsyncSession, desk: Desk, alert_ids: list[str],
                              now: datetime) -> None:
     """Mark the feed deliveries addressed to this desk's organisation or contact."""
     principal = desk.principal
@@ -186,10 +186,11 @@ async def mark_delivered_for(session: Any, desk: Desk, alert_ids: list[str],
         return
     await session.exec(
         update(Delivery).where(
-            col(Delivery.alert_id).in_(alert_ids), Delivery.channel == FEED,
-            Delivery.organisation_id == principal.organisation_id,
-            or_(col(Delivery.contact_id).is_(None), Delivery.contact_id == principal.contact_id),
-            Delivery.status != DeliveryStatus.DELIVERED,
+            col(Delivery.alert_id).in_(alert_ids), col(Delivery.channel) == FEED,
+            col(Delivery.organisation_id) == principal.organisation_id,
+            or_(col(Delivery.contact_id).is_(None),
+                col(Delivery.contact_id) == principal.contact_id),
+            col(Delivery.status) != DeliveryStatus.DELIVERED,
         ).values(status=DeliveryStatus.DELIVERED, delivered_at=now,
                  attempts=Delivery.attempts + 1)
     )

@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from aiohttp import web
 
@@ -19,11 +19,13 @@ from partners.validation import InvalidInput
 
 log = logging.getLogger(__name__)
 
+Clock: TypeAlias = Callable[[], datetime]  # the current UTC time; tests pass a fake one
+
 SETTINGS = web.AppKey("settings", Settings)
 SESSIONS = web.AppKey("sessions", Sessions)
 BUS = web.AppKey("bus", LocalBus)
 FEED = web.AppKey("feed", FeedHub)
-CLOCK = web.AppKey("clock", Callable[[], datetime])
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 
 MAX_JSON_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

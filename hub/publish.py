@@ -26,14 +26,14 @@ class Published:
 async def next_seq(session: AsyncSession) -> int:
     """Take the next alert seq. The row lock it takes is held until commit (see Counter)."""
     result = await session.exec(
-        update(Counter).where(col(Counter.name) == "alert_seq")  # type: ignore[call-overload]
-        .values(value=Counter.value + 1).returning(Counter.value)
+        update(Counter).where(col(Counter.name) == "alert_seq")
+        .values(value=Counter.value + 1).returning(col(Counter.value))
     )
     return int(result.scalar_one())
 
 
 async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft,
-                  now: datetime) -> Published:
+                  now: datetime, channels: frozenset[str]) -> Published:
     """Write and commit the alert with its deliveries; the caller then wakes the bus."""
     seq = await next_seq(session)
     alert = Alert(
@@ -47,9 +47,9 @@ async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft
     )
     session.add(alert)
     await session.flush()
-    reach = await plan(session, draft.area, draft.tlp)
+    reach = await plan(session, draft.area, draft.tlp, channels)
     if reach.recipients:
-        await session.exec(insert(Delivery), params=[  # type: ignore[call-overload]
+        await session.exec(insert(Delivery), params=[
             {"id": new_id(), "alert_id": alert.id, "organisation_id": r.organisation_id,
              "contact_id": r.contact_id, "channel": r.channel, "recipient": r.recipient,
              "idempotency_key": r.idempotency_key(alert.id), "status": DeliveryStatus.PENDING,

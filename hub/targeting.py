@@ -16,6 +16,11 @@ from hub.tlp import Tlp
 from partners.models import Contact, Site, Tier
 
 FEED = "feed"
+
+
+def outbound_channels(smtp_url: str | None) -> frozenset[str]:
+    """The channels a hub with these settings can deliver on besides the live feed."""
+    return frozenset({_chat.name} | ({_email.name} if smtp_url else set()))
 _email = EmailChannel()
 _chat = ChatChannel()
 
@@ -57,13 +62,15 @@ async def organisations_in(session: AsyncSession, area: Area) -> list[str]:
     return sorted(set(orgs[area.contains(lats, lons)].tolist()))
 
 
-async def plan(session: AsyncSession, area: Area, tlp: Tlp) -> Reach:
+async def plan(session: AsyncSession, area: Area, tlp: Tlp,
+               channels: frozenset[str]) -> Reach:
     """Every delivery an alert with this area and label must make at publish time.
 
     Primary-tier contacts are alerted at once; the secondary tier is the escalation list.
     TLP:RED reaches named people only: each primary contact with an email address, by email
     and on the live feed of that contact's own credentials; never an organisation's shared
-    desk, a chat room, or a contact known only by a chat URL.
+    desk, a chat room, or a contact known only by a chat URL. `channels` names the
+    outbound channels this hub has switched on (email needs an SMTP server).
     """
     reach = Reach(organisations=await organisations_in(session, area))
     if not reach.organisations:
@@ -77,22 +84,23 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp) -> Reach:
         reach.recipients += [Recipient(org, None, FEED, f"organisation desk {org}")
                              for org in reach.organisations]
     for contact in contacts:
-        reach.recipients += _contact_recipients(contact, tlp)
+        reach.recipients += _contact_recipients(contact, tlp, channels)
     reach.contacts = {r.contact_id for r in reach.recipients if r.contact_id}
     return reach
 
 
-def _contact_recipients(contact: Contact, tlp: Tlp) -> list[Recipient]:
+def _contact_recipients(contact: Contact, tlp: Tlp,
+                        channels: frozenset[str]) -> list[Recipient]:
     out: list[Recipient] = []
     org = contact.organisation_id
     if tlp.individuals_only:
         if not contact.email:
             return out  # a contact known only by a chat URL is a room, not a named person
         out.append(Recipient(org, contact.id, FEED, f"{contact.name} (live feed)"))
-    if contact.email:
+    if contact.email and _email.name in channels:
         out.append(Recipient(org, contact.id, _email.name,
                              f"{contact.name} <{_email.describe(contact.email)}>"))
-    if contact.chat_url and not tlp.individuals_only:
+    if contact.chat_url and _chat.name in channels and not tlp.individuals_only:
         out.append(Recipient(org, contact.id, _chat.name,
                              f"{contact.name} ({_chat.describe(contact.chat_url)})"))
     return out

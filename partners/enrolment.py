@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,7 +71,12 @@ async def create_organisation(session: AsyncSession, draft: OrganisationDraft) -
         raise InvalidInput({"name": "an organisation with this name is already enrolled"})
     organisation = Organisation(name=draft.name, kind=draft.kind)
     session.add(organisation)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        # Another request enrolled the same name between our check and our insert.
+        await session.rollback()
+        raise InvalidInput({"name": "an organisation with this name is already enrolled"}) from None
     for site in draft.sites:
         session.add(Site(organisation_id=organisation.id, name=site.name, lat=site.lat,
                          lon=site.lon))

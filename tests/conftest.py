@@ -117,6 +117,8 @@ def clock() -> Clock:
 def settings(tmp_path: Path) -> Settings:
     return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/vigil.db",
                     data_dir=tmp_path / "data", bootstrap_token=ADMIN_TOKEN,
+                    # Email is on so outbox rows are written; nothing sends them yet.
+                    smtp_url="smtp://127.0.0.1:1025",
                     feed_heartbeat_s=20.0)
 
 

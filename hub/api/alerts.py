@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -10,14 +11,16 @@ from sqlmodel import col, select
 from hub.access import Forbidden, visible, visible_alert
 from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
-from hub.http import BUS, CLOCK, SESSIONS, created, principal_of, read_json
+from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, created, principal_of, read_json
 from hub.models import Alert, Delivery
 from hub.publish import publish
+from hub.targeting import outbound_channels
 from partners.models import Role
 from partners.validation import Checker
 
 routes = web.RouteTableDef()
 MAX_PAGE = 500
+_DIGITS = re.compile(r"^[0-9]{1,18}$")
 
 
 @routes.post("/api/v1/alerts")
@@ -28,7 +31,8 @@ async def alert_create(request: web.Request) -> web.Response:
         raise Forbidden("a publisher token must belong to an organisation")
     draft = read_alert(await read_json(request), request.app[CLOCK]())
     async with request.app[SESSIONS]() as session:
-        result = await publish(session, principal, draft, request.app[CLOCK]())
+        result = await publish(session, principal, draft, request.app[CLOCK](),
+                               outbound_channels(request.app[SETTINGS].smtp_url))
     if result.alert.seq is not None:
         await request.app[BUS].notify(result.alert.seq)
     return created({"id": result.alert.id, "seq": result.alert.seq,
@@ -43,9 +47,12 @@ async def alert_list(request: web.Request) -> web.Response:
     limit = _query_int(check, "limit", 1, MAX_PAGE) or 100
     check.done()
     async with request.app[SESSIONS]() as session:
-        query = select(Alert).where(visible(principal)).order_by(col(Alert.seq).desc())
-        if since:
-            query = query.where(col(Alert.seq) > since)
+        query = select(Alert).where(visible(principal))
+        if since is None:
+            query = query.order_by(col(Alert.seq).desc())  # the newest first
+        else:
+            # Paging forward: the oldest after `since` first, so no alert is ever skipped.
+            query = query.where(col(Alert.seq) > since).order_by(col(Alert.seq))
         alerts = (await session.exec(query.limit(limit))).all()
     return web.json_response([alert_json(alert) for alert in alerts])
 
@@ -54,7 +61,7 @@ def _query_int(check: Checker, name: str, low: int, high: int) -> int | None:
     raw = check.body.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not _DIGITS.match(raw):
         check.fail(name, "must be a whole number")
         return None
     check.body[name] = int(raw)

@@ -126,6 +126,7 @@ async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
         since = _resume_since(message)
         if since is None:
             await desk.ws.send_json({"type": "error", "error": "invalid",
+                                     "detail": "resume needs since: a whole number >= 0",
                                      "fields": {"since": "must be a whole number >= 0"}})
         else:
             desk.live = False
@@ -145,7 +146,7 @@ async def _ack(request: web.Request, desk: Desk, data: dict[str, Any]) -> None:
     try:
         if not isinstance(alert_id, str):
             raise InvalidInput({"alert_id": "is required"})
-        status, note = read_ack(data)
+        status, note = read_ack({k: v for k, v in data.items() if k in ("status", "note")})
         async with request.app[SESSIONS]() as session:
             ack = await record_ack(session, desk.principal, alert_id, status, note, "feed",
                                    request.app[CLOCK]())

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from sqlalchemy import text
 
 from hub.http import SESSIONS
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -14,7 +18,9 @@ routes = web.RouteTableDef()
 async def health_show(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as session:
-            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except Exception as error:  # any failure to reach the database means unhealthy
-        return web.json_response({"status": "unavailable", "database": str(error)}, status=503)
+            await session.scalar(text("SELECT 1"))
+    except Exception:  # any failure to reach the database means unhealthy
+        log.exception("health check: the database did not answer")
+        return web.json_response({"status": "unavailable", "database": "unavailable"},
+                                 status=503)
     return web.json_response({"status": "ok", "database": "ok"})

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from channels.chat import ChatChannel
 from hub import audit
 from hub.access import Forbidden, NotFound, Principal
 from hub.http import SESSIONS, created, principal_of, read_json
@@ -14,6 +15,7 @@ from partners.enrolment import create_organisation, read_contact, read_organisat
 from partners.models import Contact, Organisation, Site
 
 routes = web.RouteTableDef()
+_chat = ChatChannel()
 
 
 def organisation_json(organisation: Organisation, sites: list[Site]) -> dict[str, Any]:
@@ -22,8 +24,10 @@ def organisation_json(organisation: Organisation, sites: list[Site]) -> dict[str
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:
+    # A chat URL is a credential (a webhook secret): it is shown masked, never echoed.
+    chat_url = _chat.describe(contact.chat_url) if contact.chat_url else None
     return {"id": contact.id, "organisation_id": contact.organisation_id, "name": contact.name,
-            "email": contact.email, "chat_url": contact.chat_url, "tier": contact.tier}
+            "email": contact.email, "chat_url": chat_url, "tier": contact.tier}
 
 
 def _require_member(principal: Principal, organisation_id: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.alerts import _LANGUAGE, MAX_ACK_WITHIN_S, Category, Certainty, Severity, Urgency
+from hub.alerts import LANGUAGE_TAG, MAX_ACK_WITHIN_S, Category, Certainty, Severity, Urgency
 from hub.geo import MAX_RADIUS_M, MAX_VERTICES
 from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
 from hub.tlp import Tlp
@@ -39,6 +39,10 @@ ERRORS: dict[int, str] = {
     404: "No such resource, or one this token may not know exists.",
     422: "The body or query is invalid; `fields` names every offending field.",
 }
+DATE_TIME: Schema = {"type": "string", "format": "date-time"}
+ID: Schema = {"type": "string", "maxLength": 32}
+LAT: Schema = {"type": "number", "minimum": -90, "maximum": 90}
+LON: Schema = {"type": "number", "minimum": -180, "maximum": 180}
 
 
 def ref(name: str) -> Schema:
@@ -56,7 +60,7 @@ def text(max_len: int = 200, min_len: int = 0, **extra: Any) -> Schema:
 
 def obj(properties: dict[str, Schema], required: tuple[str, ...] = (),
         **extra: Any) -> Schema:
-    """A closed object: the API refuses unknown fields and answers with no undocumented ones."""
+    """A closed object: the API refuses unknown fields and sends none it does not document."""
     schema: Schema = {"type": "object", "properties": properties,
                       "additionalProperties": False, **extra}
     return {**schema, "required": list(required)} if required else schema
@@ -71,10 +75,6 @@ def enum_schema(kind: type[enum.StrEnum]) -> Schema:
     return {"type": "string", "enum": [member.value for member in kind]}
 
 
-DATE_TIME: Schema = {"type": "string", "format": "date-time"}
-ID: Schema = {"type": "string", "maxLength": 32}
-
-
 def error_schemas() -> dict[str, Schema]:
     return {"Error": closed({
         "error": {"type": "string", "description": "machine code, e.g. `invalid`, "
@@ -87,16 +87,13 @@ def error_schemas() -> dict[str, Schema]:
 
 def area_schemas() -> dict[str, Schema]:
     position = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"},
-                "prefixItems": [{"type": "number", "minimum": -180, "maximum": 180},
-                                {"type": "number", "minimum": -90, "maximum": 90}],
+                "prefixItems": [LON, LAT],
                 "description": "[lon, lat] as GeoJSON says; an altitude is ignored"}
     ring = {"type": "array", "items": position, "minItems": 4, "maxItems": MAX_VERTICES + 1,
             "description": "a closed linear ring: the last position equals the first"}
     polygon = {"type": "array", "items": ring, "minItems": 1}
-    degrees = {"lat": {"type": "number", "minimum": -90, "maximum": 90},
-               "lon": {"type": "number", "minimum": -180, "maximum": 180}}
-    circle = {**degrees, "radius_m": {"type": "number", "exclusiveMinimum": 0,
-                                      "maximum": MAX_RADIUS_M}}
+    circle = {"lat": LAT, "lon": LON,
+              "radius_m": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_M}}
     return {
         "Polygon": {"type": "object", "required": ["type", "coordinates"],
                     "properties": {"type": {"const": "Polygon"}, "coordinates": polygon}},
@@ -114,8 +111,7 @@ def area_schemas() -> dict[str, Schema]:
 
 
 def organisation_schemas() -> dict[str, Schema]:
-    site = {"name": text(min_len=1), "lat": {"type": "number", "minimum": -90, "maximum": 90},
-            "lon": {"type": "number", "minimum": -180, "maximum": 180}}
+    site = {"name": text(min_len=1), "lat": LAT, "lon": LON}
     return {
         "SiteCreate": obj(site, ("name", "lat", "lon")),
         "Site": closed({"id": ID, **site}),
@@ -126,6 +122,11 @@ def organisation_schemas() -> dict[str, Schema]:
             ("name", "kind"), description="Organisation names are unique."),
         "Organisation": closed({"id": ID, "name": {"type": "string"}, "kind": ref("OrgKind"),
                                 "sites": {"type": "array", "items": ref("Site")}}),
+    }
+
+
+def contact_token_schemas() -> dict[str, Schema]:
+    return {
         "ContactCreate": obj(
             {"name": text(min_len=1), "email": text(320, format="email"),
              "chat_url": text(2000, description="an apprise URL, e.g. json://host/path"),
@@ -157,7 +158,7 @@ def alert_create_schema() -> Schema:
                              "at most a year away"}),
         "ack_within_s": {"type": ["integer", "null"], "minimum": 1,
                          "maximum": MAX_ACK_WITHIN_S},
-        "language": text(35, pattern=_LANGUAGE.pattern, default="en-CA"),
+        "language": text(35, pattern=LANGUAGE_TAG.pattern, default="en-CA"),
     }, ("headline", "event", "severity", "urgency", "certainty", "tlp", "area"))
 
 
@@ -182,7 +183,7 @@ def alert_schemas() -> dict[str, Schema]:
     }
 
 
-def response_schemas() -> dict[str, Schema]:
+def ack_delivery_schemas() -> dict[str, Schema]:
     return {
         "AckCreate": obj({"status": ref("AckStatus"), "note": text(2000)}, ("status",)),
         "Ack": closed({"id": ID, "alert_id": ID, "organisation_id": ID,
@@ -206,8 +207,8 @@ def response_schemas() -> dict[str, Schema]:
 
 def schemas() -> dict[str, Schema]:
     return {**{kind.__name__: enum_schema(kind) for kind in ENUMS}, **error_schemas(),
-            **area_schemas(), **organisation_schemas(), **alert_schemas(),
-            **response_schemas()}
+            **area_schemas(), **organisation_schemas(), **contact_token_schemas(),
+            **alert_schemas(), **ack_delivery_schemas()}
 
 
 def json_content(schema: Schema) -> dict[str, Any]:
@@ -294,10 +295,10 @@ def organisation_paths() -> dict[str, Any]:
 def alert_list_parameters() -> list[dict[str, Any]]:
     return [
         {"name": "since", "in": "query", "required": False,
-         "description": "only alerts with a higher seq; 0 means no lower bound",
+         "description": "only alerts with a higher seq; 0 (the default) means all",
          "schema": {"type": "integer", "minimum": 0, "maximum": 2**62}},
         {"name": "limit", "in": "query", "required": False,
-         "description": "at most this many alerts",
+         "description": "at most this many alerts: the newest of those that match",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100}},
     ]
 
@@ -354,7 +355,7 @@ def feed_description() -> str:
 - `{{"type": "resume", "since": <seq>}}`: replay, in seq order, every alert the desk may see
   with a higher seq, then go live. Sent within {FEED_RESUME_GRACE_S:g} s of connecting (after any
   auth message) it is guaranteed to come before live alerts; without it the desk gets only
-  alerts published after it connected.
+  alerts published after it connected. Sent later, it replays again from that seq.
 - `{{"type": "ack", "alert_id": "...", "status": "...", "note": "..."}}` with status one of
   {acks} (partner tokens only).
 - `{{"type": "ping"}}`.

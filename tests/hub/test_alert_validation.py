@@ -39,7 +39,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
      "area.coordinates[0][0]"),
     ("circle latitude out of range",
      {"area": {"circle": {"lat": -95.0, "lon": -79.38, "radius_m": 100}}}, "area.circle"),
-    ("unclosed ring", {"area": polygon(SQUARE[:-1] + [[-79.3831, 43.6466]])},
+    ("unclosed ring", {"area": polygon([*SQUARE[:-1], [-79.3831, 43.6466]])},
      "area.coordinates[0]"),
     ("self-intersecting ring", {"area": polygon(BOWTIE)}, "area.coordinates"),
     ("fewer than 4 positions", {"area": polygon([[-79.38, 43.64], [-79.37, 43.64],

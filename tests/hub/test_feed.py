@@ -16,8 +16,8 @@ OUTSIDE_SQUARE = [[-79.3940, 43.6700], [-79.3900, 43.6700], [-79.3900, 43.6720],
                   [-79.3940, 43.6720], [-79.3940, 43.6700]]
 
 
-async def next_frame(ws: Any, timeout: float = 5.0) -> dict[str, Any]:
-    message = await ws.receive(timeout=timeout)
+async def next_frame(ws: Any, wait_s: float = 5.0) -> dict[str, Any]:
+    message = await ws.receive(timeout=wait_s)
     assert message.type == WSMsgType.TEXT, message
     return dict(json.loads(message.data))
 

@@ -75,3 +75,13 @@ async def test_seq_is_monotonic(hub: Hub) -> None:
     publisher = await hub.publisher()
     seqs = [(await hub.publish(publisher))["seq"] for _ in range(5)]
     assert seqs == sorted(seqs) and len(set(seqs)) == 5
+
+
+async def test_without_an_smtp_server_no_email_deliveries_are_written(
+        aiohttp_client: Any, make_app: Any, clock: Any) -> None:
+    hub = Hub(await aiohttp_client(make_app(smtp_url=None)), clock)
+    publisher = await hub.publisher()
+    await enrol_bay_tower(hub)
+    alert = await hub.publish(publisher)
+    rows = await deliveries(hub, publisher, alert["id"])
+    assert sorted(r["channel"] for r in rows) == ["chat", "chat", "feed"]

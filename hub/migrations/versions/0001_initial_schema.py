@@ -1,14 +1,14 @@
 """Initial schema: partners, alerts, the delivery outbox, acks, audit trail, counters.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-21 12:45:33.674339
 
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import partners.models
@@ -88,7 +88,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('contact', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_contact_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contact_organisation_id'), ['organisation_id'],
+                              unique=False)
 
     op.create_table('site',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -100,7 +101,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('site', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_site_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_site_organisation_id'), ['organisation_id'],
+                              unique=False)
 
     op.create_table('ack',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -137,7 +139,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('token_hash')
     )
     with op.batch_alter_table('api_token', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_api_token_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_api_token_organisation_id'), ['organisation_id'],
+                              unique=False)
 
     op.create_table('delivery',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -161,7 +164,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delivery_alert_id'), ['alert_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_organisation_id'), ['organisation_id'],
+                              unique=False)
         batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
 
 
