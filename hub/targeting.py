@@ -13,7 +13,7 @@ from channels.chat import ChatChannel
 from channels.email import EmailChannel
 from hub.geo import Area
 from hub.tlp import Tlp
-from partners.models import Contact, Site, Tier
+from partners.models import Contact, Organisation, Site, Tier
 
 FEED = "feed"
 
@@ -81,7 +81,10 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp,
         .order_by(col(Contact.organisation_id), col(Contact.name))
     )).all()
     if not tlp.individuals_only:
-        reach.recipients += [Recipient(org, None, FEED, f"organisation desk {org}")
+        names = dict((await session.exec(
+            select(Organisation.id, Organisation.name)
+            .where(col(Organisation.id).in_(reach.organisations)))).all())
+        reach.recipients += [Recipient(org, None, FEED, f"{names[org]} (live feed desk)")
                              for org in reach.organisations]
     for contact in contacts:
         reach.recipients += _contact_recipients(contact, tlp, channels)

@@ -222,3 +222,28 @@ async def test_feed_delivery_is_marked_delivered_when_the_desk_hears_it(hub: Hub
     feed = next(r for r in rows if r["channel"] == "feed")
     assert feed["status"] == "delivered" and feed["delivered_at"] is not None
     await ws.close()
+
+
+async def test_a_frame_is_encoded_once_per_alert_not_per_socket(
+        hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hub.feed as feed_module
+
+    calls: list[str] = []
+    real_encode = feed_module.encode
+
+    def counting_encode(alert: Any) -> str:
+        calls.append(alert.id)
+        return real_encode(alert)
+
+    monkeypatch.setattr(feed_module, "encode", counting_encode)
+    publisher = await hub.publisher()
+    _, token = await hub.partner("Bay Tower Security", INSIDE)
+    desks = [await resumed(hub, token) for _ in range(5)]
+    await asyncio.sleep(0.5)  # all five are live, past their replay
+    calls.clear()
+    created = await hub.publish(publisher)
+    for ws in desks:
+        assert (await next_frame(ws))["alert"]["id"] == created["id"]
+    assert calls == [created["id"]]
+    for ws in desks:
+        await ws.close()

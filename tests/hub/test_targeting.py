@@ -28,7 +28,9 @@ async def test_green_alert_reaches_desk_email_and_chat_of_primary_contacts(hub: 
     assert alert["targets"] == {"organisations": 1, "contacts": 2, "residents": 0}
     rows = await deliveries(hub, publisher, alert["id"])
     assert sorted((r["channel"], r["recipient"].split(" ")[0]) for r in rows) == [
-        ("chat", "Ana"), ("chat", "Night"), ("email", "Ana"), ("feed", "organisation")]
+        ("chat", "Ana"), ("chat", "Night"), ("email", "Ana"), ("feed", "Bay")]
+    assert next(r for r in rows if r["channel"] == "feed")["recipient"] == (
+        "Bay Tower Security (live feed desk)")
     assert all(r["status"] == "pending" and r["attempts"] == 0 for r in rows)
     # Addresses are masked wherever they are shown.
     assert not any("ana@example.org" in r["recipient"] for r in rows)
