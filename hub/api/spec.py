@@ -295,10 +295,10 @@ def organisation_paths() -> dict[str, Any]:
 def alert_list_parameters() -> list[dict[str, Any]]:
     return [
         {"name": "since", "in": "query", "required": False,
-         "description": "only alerts with a higher seq; 0 (the default) means all",
+         "description": "page forward: only alerts with a higher seq, the oldest first",
          "schema": {"type": "integer", "minimum": 0, "maximum": 2**62}},
         {"name": "limit", "in": "query", "required": False,
-         "description": "at most this many alerts: the newest of those that match",
+         "description": "at most this many alerts",
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100}},
     ]
 
@@ -311,7 +311,8 @@ def alert_paths() -> dict[str, Any]:
                               {"201": answer("Published.", ref("AlertCreated"))},
                               401, 403, 422, body="AlertCreate"),
             "get": operation("alert_list", "alerts",
-                             "Alerts the caller may see, newest (highest seq) first.",
+                             "Alerts the caller may see: newest first, or with `since` the "
+                             "oldest above it first, so paging forward skips none.",
                              {"200": answer("The alerts.", listing("Alert"))}, 401, 422,
                              parameters=alert_list_parameters()),
         },
