@@ -90,6 +90,24 @@ class Delivery(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # A worker's claim: until this time no other worker takes the row. A worker that dies
+    # mid-send simply lets the lease run out and the row is claimed again.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One try at sending one delivery: when, how it went, and what the far end said."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="delivery.id", index=True, max_length=32)
+    at: datetime = Field(sa_type=UtcDateTime)
+    ok: bool
+    permanent: bool = False
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    duration_ms: int = 0
 
 
 class Ack(SQLModel, table=True):
