@@ -1,34 +1,44 @@
-"""The app factory: builds the engine, bus, live feed and routes for one hub process."""
+"""The app factory: builds the engine, bus, live feed, worker and routes for a hub process."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from channels.base import Channel
+from channels.chat import ChatChannel
+from channels.email import EmailChannel
 from hub import db
 from hub.api import alerts, feed, health, organisations, spec, tokens
 from hub.bus import create_bus
+from hub.dispatch import Dispatcher
 from hub.feed import FeedHub
 from hub.http import BUS, CLOCK, FEED, SESSIONS, SETTINGS, Clock, errors_as_json
+from hub.messages import Renderer
 from hub.settings import Settings
 from partners.credentials import ensure_bootstrap_token
 from partners.models import utcnow
 
 log = logging.getLogger(__name__)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow,
-               migrate: bool = True) -> web.Application:
-    """A hub web process. Resources are opened on start-up and closed on clean-up."""
+def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True,
+               worker: bool = True) -> web.Application:
+    """A hub web process; with `worker`, also the delivery worker (the `serve` shape)."""
     app = web.Application(middlewares=[errors_as_json])
     app[SETTINGS] = settings.with_secret_key()
     app[CLOCK] = clock
     for module in (organisations, tokens, alerts, feed, health, spec):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_database(migrate))
+    app.cleanup_ctx.append(_bus)
     app.cleanup_ctx.append(_live_feed)
+    if worker:
+        app.cleanup_ctx.append(_dispatcher)
     return app
 
 
@@ -48,13 +58,63 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
     return database
 
 
-async def _live_feed(app: web.Application) -> AsyncIterator[None]:
-    bus = create_bus(app[SETTINGS].broker_url)
-    hub = FeedHub(app[SESSIONS], app[CLOCK])
-    bus.subscribe(hub.notify)
-    await bus.start()
-    await hub.start()
-    app[BUS], app[FEED] = bus, hub
+async def _bus(app: web.Application) -> AsyncIterator[None]:
+    app[BUS] = create_bus(app[SETTINGS].broker_url)
+    await app[BUS].start()
     yield
-    await hub.close()
-    await bus.close()
+    await app[BUS].close()
+
+
+async def _live_feed(app: web.Application) -> AsyncIterator[None]:
+    app[FEED] = FeedHub(app[SESSIONS], app[CLOCK])
+    app[BUS].subscribe(app[FEED].notify)
+    await app[FEED].start()
+    yield
+    await app[FEED].close()
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """The outbound channels this hub can use; email only with an SMTP server."""
+    channels: dict[str, Channel] = {"chat": ChatChannel()}
+    if settings.smtp_url:
+        channels["email"] = EmailChannel(settings.smtp_url, settings.mail_from)
+    return channels
+
+
+async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
+    channels = build_channels(app[SETTINGS])
+    app[DISPATCHER] = Dispatcher(app[SESSIONS], channels, Renderer(app[SETTINGS].public_url),
+                                 app[CLOCK])
+    app[BUS].subscribe(app[DISPATCHER].notify)
+    await app[DISPATCHER].start()
+    yield
+    await app[DISPATCHER].close()
+    await _close_channels(channels)
+
+
+async def _close_channels(channels: dict[str, Channel]) -> None:
+    for channel in channels.values():
+        close = getattr(channel, "close", None)
+        if close is not None:
+            await close()
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """A standalone delivery worker (`vigil worker`) until `stop` is set."""
+    settings = settings.with_secret_key()
+    engine = db.create_engine(settings.database_url)
+    sessions = db.session_factory(engine)
+    bus = create_bus(settings.broker_url)
+    channels = build_channels(settings)
+    dispatcher = Dispatcher(sessions, channels, Renderer(settings.public_url), utcnow)
+    bus.subscribe(dispatcher.notify)
+    await bus.start()
+    await dispatcher.start()
+    log.info("delivery worker %s running", dispatcher.worker_id)
+    try:
+        await stop.wait()
+    finally:
+        await dispatcher.close()
+        await bus.close()
+        await _close_channels(channels)
+        await engine.dispose()

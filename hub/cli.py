@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -12,7 +13,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from hub import audit, db, demo
-from hub.app import create_app
+from hub.app import create_app, run_worker
 from hub.http import SESSIONS, SETTINGS
 from hub.settings import Settings
 
@@ -40,14 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vigil", description=__doc__)
     commands = parser.add_subparsers(title="commands")
     for name, run, help_text in (
-        ("serve", _serve, "one process: web, live feed and background tasks"),
-        ("web", _serve, "the web half (API and live feed), for running many behind a balancer"),
+        ("serve", _serve, "one process: web, live feed and the delivery worker"),
+        ("web", _web, "the web half (API and live feed), for running many behind a balancer"),
         ("demo", _demo, "serve on a seeded downtown Toronto data set and print the logins"),
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--host", default=DEFAULT_HOST)
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
         command.set_defaults(run=run)
+    commands.add_parser("worker", help="a delivery worker; run as many as you need"
+                        ).set_defaults(run=_worker)
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(title="db commands", required=True)
     database_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=_upgrade)
@@ -68,6 +71,24 @@ def _listening(settings: Settings, args: argparse.Namespace) -> Settings:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     web.run_app(create_app(_listening(settings, args)), host=args.host, port=args.port,
                 print=_started)
+    return 0
+
+
+def _web(settings: Settings, args: argparse.Namespace) -> int:
+    web.run_app(create_app(_listening(settings, args), worker=False), host=args.host,
+                port=args.port, print=_started)
+    return 0
+
+
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(run())
     return 0
 
 

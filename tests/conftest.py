@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -124,9 +124,9 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def make_app(settings: Settings, clock: Clock) -> Callable[..., web.Application]:
-    def make(**overrides: Any) -> web.Application:
-        from dataclasses import replace
-        return create_app(replace(settings, **overrides), clock=clock)
+    def make(worker: bool = False, **overrides: Any) -> web.Application:
+        # The delivery worker is off unless a test asks for it, so outbox rows stay put.
+        return create_app(replace(settings, **overrides), clock=clock, worker=worker)
     return make
 
 

@@ -1,0 +1,62 @@
+"""Message bodies: render an alert for a channel from the jinja2 templates in templates/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from channels.base import Message
+from hub.models import Alert
+from hub.tlp import EXPLANATIONS, Tlp
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TLP_COLOURS = {Tlp.RED: "#FF2B2B", Tlp.AMBER_STRICT: "#FFC000", Tlp.AMBER: "#FFC000",
+               Tlp.GREEN: "#33FF00", Tlp.CLEAR: "#FFFFFF"}
+KIND_LABELS = {"Alert": "", "Update": "UPDATE: ", "Cancel": "CANCELLED: "}
+
+
+class Renderer:
+    """Renders alerts; one per process, templates compiled once."""
+
+    def __init__(self, public_url: str, directory: Path = TEMPLATES) -> None:
+        self.public_url = public_url.rstrip("/")
+        loader = jinja2.FileSystemLoader(directory)
+        self.text = jinja2.Environment(loader=loader, autoescape=False,
+                                       undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        self.html = jinja2.Environment(loader=loader, autoescape=True,
+                                       undefined=jinja2.StrictUndefined)
+
+    def alert(self, alert: Alert, *, idempotency_key: str, html: bool,
+              unsubscribe_url: str | None = None) -> Message:
+        """The message for one recipient. The TLP label leads the subject and the body."""
+        context = self._context(alert, unsubscribe_url)
+        subject = f"[{alert.tlp}] {context['kind_label']}{alert.severity.upper()}: {alert.headline}"
+        headers = {"Message-ID": f"<{idempotency_key}@vigil>",
+                   "X-Vigil-Alert": alert.id, "X-Vigil-TLP": alert.tlp}
+        if unsubscribe_url:
+            # RFC 8058 one-click unsubscribe for mail that goes to residents.
+            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return Message(
+            subject=subject,
+            text=self.text.get_template("messages/alert.txt").render(context),
+            html=self.html.get_template("messages/alert.html").render(context) if html else None,
+            headers=headers,
+        )
+
+    def _context(self, alert: Alert, unsubscribe_url: str | None) -> dict[str, Any]:
+        tlp = Tlp(alert.tlp)
+        return {
+            "alert": alert, "tlp_rule": EXPLANATIONS[tlp], "tlp_colour": TLP_COLOURS[tlp],
+            "kind_label": KIND_LABELS.get(alert.msg_type, ""),
+            "sent": _when(alert.sent_at), "expires": _when(alert.expires),
+            "ack_url": f"{self.public_url}/api/v1/alerts/{alert.id}/acks",
+            "ack_minutes": max(1, round((alert.ack_within_s or 0) / 60)),
+            "public_url": self.public_url, "unsubscribe_url": unsubscribe_url,
+        }
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
