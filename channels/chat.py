@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from urllib.parse import unquote
 
 import apprise
 
 from channels.base import Message, Outcome, TargetError
 
-_SECRET_PATH = re.compile(r"(?<=/)[^/?#]{9,}")
+# A host an operator can read (DNS name, IP, localhost). Anything else in the host slot is a
+# credential: Slack's first token or bot token, a Telegram bot token `123456:ABC...`.
+_HOSTNAME = re.compile(r"^(localhost|\[[0-9A-Fa-f:.]+\]|[\w-]+(\.[\w-]+)+)$")
+# Path segments safe to show: short lowercase words (`hook`, `services`) and room, channel or
+# user names (`#general`, `!room:example.org`, `@alice`). Every other segment may be a token:
+# tokens mix case or digits, and nine lowercase letters are too few to be one worth hiding.
+_PLAIN_SEGMENT = re.compile(r"^([a-z]{1,9}|[#@!][\w.:-]{1,64})$")
+# apprise plugins log a refused delivery as "... error=<HTTP status>."
+_HTTP_STATUS = re.compile(r"\berror=(\d{3})\b")
+_RETRYABLE_4XX = {408, 429}  # request timeout, rate limited: the same request may succeed later
 
 
 class ChatChannel:
@@ -16,24 +27,95 @@ class ChatChannel:
     individual = False  # a chat URL is a room or a webhook: a group, never one named person
 
     def check_target(self, target: str) -> None:
+        """Refuse anything but an apprise URL (slack://, tgram://, json://...) apprise can load."""
         if not isinstance(target, str) or "://" not in target:
             raise TargetError("must be an apprise URL such as slack://... or json://host/path")
-        if apprise.Apprise.instantiate(target) is None:
+        scheme = target.partition("://")[0].lower()
+        if scheme == "msteams":
+            raise TargetError("msteams:// is retired (Office 365 connectors); use workflows://")
+        plugin = apprise.Apprise.instantiate(target)
+        if plugin is None:
             raise TargetError("is not a URL apprise can deliver to")
+        # Native https:// webhook URLs load too, but enrolment stores the apprise form only.
+        if scheme not in _schemes(plugin.protocol, plugin.secure_protocol):
+            raise TargetError(f"must use the apprise scheme ({plugin.service_name}), not {scheme}://")
 
     def describe(self, target: str) -> str:
-        scheme, _, rest = target.partition("://")
-        host, _, path = rest.partition("/")
-        host = host.rpartition("@")[2]  # drop any user:password@
-        masked_path = _SECRET_PATH.sub(lambda m: m.group(0)[:3] + "…", path.split("?")[0])
-        return f"{scheme}://{host}/{masked_path}" if path else f"{scheme}://{host}"
+        """The target with user info, tokens and query values masked; scheme and host kept."""
+        return _masked(target)[0]
 
     async def send(self, message: Message, target: str) -> Outcome:
+        """Deliver through apprise; ok only when apprise reports SUCCESS.
+
+        Never raises for a remote failure. An HTTP 4xx (but 408/429) or a URL apprise cannot
+        load is permanent; 5xx, refused connections and timeouts are temporary.
+        """
+        description, secrets = _masked(target)
         notifier = apprise.Apprise()
         if not notifier.add(target):
-            return Outcome(ok=False, error="not a URL apprise can deliver to", permanent=True)
-        result = await notifier.async_notify(title=message.subject, body=message.text)
-        # apprise answers False, None or NOMATCH when nothing was delivered: all failures.
-        if result is True:
-            return Outcome(ok=True)
-        return Outcome(ok=False, error=f"apprise reported {result!r} for {self.describe(target)}")
+            return Outcome(False, f"{description}: not a URL apprise can deliver to", True)
+        # The result's logs are captured per call (not from the shared apprise logger), so
+        # concurrent sends never read each other's HTTP status.
+        with await notifier.async_notify(title=message.subject, body=message.text) as result:
+            if result:
+                return Outcome(ok=True)
+            reasons = [entry.message for entry in result.logs()]
+            status = result.status.name
+        codes = [int(code) for reason in reasons for code in _HTTP_STATUS.findall(reason)]
+        if codes:
+            permanent = all(400 <= code < 500 and code not in _RETRYABLE_4XX for code in codes)
+            return Outcome(False, f"{description}: HTTP {codes[-1]}", permanent)
+        reason = _scrub(reasons[-1], secrets) if reasons else f"apprise reported {status}"
+        return Outcome(False, f"{description}: {reason}")
+
+
+def _schemes(*protocols: str | Iterable[str] | None) -> set[str]:
+    found: set[str] = set()
+    for protocol in protocols:
+        if isinstance(protocol, str):
+            found.add(protocol.lower())
+        elif protocol:
+            found.update(p.lower() for p in protocol)
+    return found
+
+
+def _mask(secret: str) -> str:
+    # First and last character, as apprise's own privacy mode shows, only when long enough
+    # that two characters give nothing away.
+    return f"{secret[0]}…{secret[-1]}" if len(secret) >= 8 else "…"
+
+
+def _masked(target: str) -> tuple[str, list[str]]:
+    """The masked description of a target and the secrets it hid."""
+    if "://" not in target:
+        return _mask(target), [target]
+    scheme, _, rest = target.partition("://")
+    rest, _, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, hostport = netloc.rpartition("@")
+    host, colon, port = hostport.rpartition(":")
+    if not (colon and port.isdigit()):
+        host, port = hostport, ""  # no numeric port: a Telegram token's colon is in the host
+    secrets = userinfo.split(":") if at else []
+
+    def hide(part: str, shown: bool) -> str:
+        if shown or not part:
+            return part
+        secrets.append(part)
+        return _mask(part)
+
+    text = f"{scheme}://{'…@' if at else ''}{hide(host, bool(_HOSTNAME.match(host)))}"
+    text += f":{port}" if port else ""
+    text += slash + "/".join(hide(s, bool(_PLAIN_SEGMENT.match(s))) for s in path.split("/"))
+    pairs = [pair.partition("=") for pair in query.split("&") if pair]
+    if pairs:  # every value hidden: ?token=, ?sig=, +Authorization= headers all live here
+        text += "?" + "&".join(f"{key}={hide(value, False)}" for key, _, value in pairs)
+    return text, sorted({*secrets, *map(unquote, secrets)}, key=len, reverse=True)
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    # apprise plugins log privacy-safe messages; this is a second line in case one does not.
+    for secret in secrets:
+        if len(secret) >= 4:
+            text = text.replace(secret, _mask(secret))
+    return text

@@ -31,7 +31,8 @@ async def test_alert_published_on_one_process_reaches_a_desk_on_another(
     # The feed's database poll is a safety net every 5 s; arriving well inside that proves
     # the Redis wake-up did the work. Process B starts after A has migrated the database.
     web_a = Hub(await aiohttp_client(create_app(pg_settings, clock=clock, worker=False)), clock)
-    web_b = Hub(await aiohttp_client(create_app(pg_settings, clock=clock, migrate=False, worker=False)), clock)
+    web_b = Hub(await aiohttp_client(
+        create_app(pg_settings, clock=clock, migrate=False, worker=False)), clock)
     publisher = await web_a.publisher()
     _, desk = await web_a.partner("Bay Tower Security", INSIDE)
     ws = await web_b.client.ws_connect("/api/v1/feed", headers=web_b.auth(desk))
