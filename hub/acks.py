@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
 from hub.access import Principal, visible_alert
+from hub.escalation import settle_on_ack
 from hub.models import Ack, AckStatus, Alert
 from partners.models import Role
 from partners.validation import Checker
@@ -49,6 +50,7 @@ async def record_ack(session: AsyncSession, principal: Principal, alert_id: str,
         # The same responder's identical ack raced us in and committed first.
         await session.rollback()
         return await record_ack(session, principal, alert_id, status, note, via, now)
+    await settle_on_ack(session, alert.id, principal.organisation_id, principal.responder, now)
     await audit.record(session, principal.actor, "ack.record", alert.id,
                        {"status": status, "responder": principal.responder, "via": via})
     await session.commit()

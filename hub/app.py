@@ -15,6 +15,7 @@ from hub import db
 from hub.api import alerts, feed, health, organisations, spec, tokens
 from hub.bus import create_bus
 from hub.dispatch import Dispatcher
+from hub.escalation import Escalator
 from hub.feed import FeedHub
 from hub.http import BUS, CLOCK, FEED, SESSIONS, SETTINGS, Clock, errors_as_json
 from hub.messages import Renderer
@@ -24,6 +25,7 @@ from partners.models import utcnow
 
 log = logging.getLogger(__name__)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+ESCALATOR = web.AppKey("escalator", Escalator)
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True,
@@ -86,8 +88,13 @@ async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
     app[DISPATCHER] = Dispatcher(app[SESSIONS], channels, Renderer(app[SETTINGS].public_url),
                                  app[CLOCK])
     app[BUS].subscribe(app[DISPATCHER].notify)
+    escalator = Escalator(app[SESSIONS], app[CLOCK], frozenset(channels),
+                          app[DISPATCHER].notify)
+    app[ESCALATOR] = escalator
     await app[DISPATCHER].start()
+    await escalator.start()
     yield
+    await escalator.close()
     await app[DISPATCHER].close()
     await _close_channels(channels)
 
@@ -108,12 +115,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     channels = build_channels(settings)
     dispatcher = Dispatcher(sessions, channels, Renderer(settings.public_url), utcnow)
     bus.subscribe(dispatcher.notify)
+    escalator = Escalator(sessions, utcnow, frozenset(channels), dispatcher.notify)
     await bus.start()
     await dispatcher.start()
-    log.info("delivery worker %s running", dispatcher.worker_id)
+    await escalator.start()
+    log.info("delivery worker %s running, with the escalation scheduler", dispatcher.worker_id)
     try:
         await stop.wait()
     finally:
+        await escalator.close()
         await dispatcher.close()
         await bus.close()
         await _close_channels(channels)

@@ -94,6 +94,28 @@ class Delivery(SQLModel, table=True):
     # mid-send simply lets the lease run out and the row is claimed again.
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    reason: str = Field(default="publish", max_length=16)  # publish | escalation
+
+
+class EscalationStatus(enum.StrEnum):
+    PENDING = "pending"
+    CANCELLED = "cancelled"
+    FIRED = "fired"
+
+
+class Escalation(SQLModel, table=True):
+    """A persisted timer: if the organisation has not acknowledged by `due_at`, its
+    secondary tier is alerted. Living in the database, it survives any restart."""
+
+    __table_args__ = (sa.UniqueConstraint("alert_id", "organisation_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", max_length=32)
+    due_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    status: str = Field(default=EscalationStatus.PENDING, max_length=16, index=True)
+    settled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    settled_by: str | None = Field(default=None, max_length=64)
 
 
 class DeliveryAttempt(SQLModel, table=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, update
 from sqlmodel import col
@@ -12,9 +12,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit
 from hub.access import Principal
 from hub.alerts import AlertDraft
-from hub.models import Alert, AlertStatus, Counter, Delivery, DeliveryStatus, MsgType
-from hub.targeting import Reach, plan
+from hub.models import Alert, AlertStatus, Counter, Delivery, DeliveryStatus, Escalation, MsgType
+from hub.targeting import Reach, Recipient, plan
 from partners.models import new_id
+
+
+async def write_deliveries(session: AsyncSession, alert_id: str, recipients: list[Recipient],
+                           now: datetime, reason: str) -> None:
+    """Add outbox rows in the caller's transaction; the worker picks them up after commit."""
+    if recipients:
+        await session.exec(insert(Delivery), params=[
+            {"id": new_id(), "alert_id": alert_id, "organisation_id": r.organisation_id,
+             "contact_id": r.contact_id, "channel": r.channel, "recipient": r.recipient,
+             "idempotency_key": r.idempotency_key(alert_id), "status": DeliveryStatus.PENDING,
+             "attempts": 0, "next_attempt_at": now, "created_at": now, "reason": reason}
+            for r in recipients
+        ])
 
 
 @dataclass(frozen=True)
@@ -48,14 +61,11 @@ async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft
     session.add(alert)
     await session.flush()
     reach = await plan(session, draft.area, draft.tlp, channels)
-    if reach.recipients:
-        await session.exec(insert(Delivery), params=[
-            {"id": new_id(), "alert_id": alert.id, "organisation_id": r.organisation_id,
-             "contact_id": r.contact_id, "channel": r.channel, "recipient": r.recipient,
-             "idempotency_key": r.idempotency_key(alert.id), "status": DeliveryStatus.PENDING,
-             "attempts": 0, "next_attempt_at": now, "created_at": now}
-            for r in reach.recipients
-        ])
+    await write_deliveries(session, alert.id, reach.recipients, now, "publish")
+    if draft.ack_within_s:
+        due = now + timedelta(seconds=draft.ack_within_s)
+        session.add_all(Escalation(alert_id=alert.id, organisation_id=org, due_at=due)
+                        for org in reach.organisations)
     await audit.record(session, principal.actor, "alert.publish", alert.id,
                        {"seq": seq, "tlp": draft.tlp, "headline": draft.headline,
                         **reach.counts()})

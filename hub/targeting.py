@@ -75,21 +75,27 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp,
     reach = Reach(organisations=await organisations_in(session, area))
     if not reach.organisations:
         return reach
-    contacts = (await session.exec(
-        select(Contact)
-        .where(col(Contact.organisation_id).in_(reach.organisations), Contact.tier == Tier.PRIMARY)
-        .order_by(col(Contact.organisation_id), col(Contact.name))
-    )).all()
     if not tlp.individuals_only:
         names = dict((await session.exec(
             select(Organisation.id, Organisation.name)
             .where(col(Organisation.id).in_(reach.organisations)))).all())
         reach.recipients += [Recipient(org, None, FEED, f"{names[org]} (live feed desk)")
                              for org in reach.organisations]
-    for contact in contacts:
-        reach.recipients += _contact_recipients(contact, tlp, channels)
+    reach.recipients += await tier_recipients(session, reach.organisations, tlp, channels,
+                                              Tier.PRIMARY)
     reach.contacts = {r.contact_id for r in reach.recipients if r.contact_id}
     return reach
+
+
+async def tier_recipients(session: AsyncSession, organisations: list[str], tlp: Tlp,
+                          channels: frozenset[str], tier: Tier) -> list[Recipient]:
+    """Every contact delivery of one tier of these organisations, under the TLP rules."""
+    contacts = (await session.exec(
+        select(Contact)
+        .where(col(Contact.organisation_id).in_(organisations), Contact.tier == tier)
+        .order_by(col(Contact.organisation_id), col(Contact.name))
+    )).all()
+    return [r for contact in contacts for r in _contact_recipients(contact, tlp, channels)]
 
 
 def _contact_recipients(contact: Contact, tlp: Tlp,

@@ -99,7 +99,7 @@ async def ack_list(request: web.Request) -> web.Response:
 def delivery_json(delivery: Delivery) -> dict[str, Any]:
     return {"id": delivery.id, "organisation_id": delivery.organisation_id,
             "recipient": delivery.recipient, "channel": delivery.channel,
-            "status": delivery.status, "attempts": delivery.attempts,
+            "status": delivery.status, "attempts": delivery.attempts, "reason": delivery.reason,
             "last_error": delivery.last_error,
             "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None}
 

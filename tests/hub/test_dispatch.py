@@ -2,123 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import email
-import socket
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
-from email.message import Message as EmailMessage
 from typing import Any
 
-import pytest
-from aiohttp import web
-from aiosmtpd.controller import Controller
-from sqlmodel import col, select
+from sqlmodel import select
 
 from hub.app import DISPATCHER
 from hub.http import SESSIONS
-from hub.models import AuditEvent, DeliveryAttempt
-from tests.conftest import INSIDE, Clock, Hub
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Sink:
-    """An SMTP server that keeps what it accepts and refuses whom it is told to."""
-
-    port: int
-    refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
-    messages: list[EmailMessage] = field(default_factory=list)
-    controller: Controller | None = None
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: Any) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 Message accepted"
-
-    def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def recipients(self) -> Counter[str]:
-        return Counter(str(m["To"]) for m in self.messages)
-
-
-@pytest.fixture
-def sink() -> Iterator[Sink]:
-    server = Sink(free_port())
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def webhook(aiohttp_server: Any) -> AsyncIterator[tuple[str, Counter[str]]]:
-    hits: Counter[str] = Counter()
-
-    async def receive(request: web.Request) -> web.Response:
-        body = await request.json()
-        assert body["title"] and body["message"]
-        hits[request.match_info["room"]] += 1
-        return web.json_response({"ok": True})
-
-    app = web.Application()
-    app.router.add_post("/hooks/{room}", receive)
-    server = await aiohttp_server(app)
-    yield f"json://127.0.0.1:{server.port}/hooks", hits
-
-
-@pytest.fixture
-def working_hub(aiohttp_client: Any, make_app: Callable[..., web.Application],
-                clock: Clock) -> Callable[[int], Any]:
-    async def start(smtp_port: int) -> Hub:
-        app = make_app(worker=True, smtp_url=f"smtp://127.0.0.1:{smtp_port}")
-        hub = Hub(await aiohttp_client(app), clock)
-        hub.client.app[DISPATCHER].rand = lambda: 0.5  # the only randomness: retry jitter
-        return hub
-    return start
-
-
-async def wait_rows(hub: Hub, token: str, alert_id: str,
-                    done: Callable[[list[Any]], bool], rounds: int = 300) -> list[Any]:
-    """Poll the alert's outbound deliveries until `done` holds (a bounded wait)."""
-    rows: list[Any] = []
-    for _ in range(rounds):
-        rows = [r for r in await hub.call("GET", f"/api/v1/alerts/{alert_id}/deliveries", token)
-                if r["channel"] != "feed"]
-        if done(rows):
-            return rows
-        hub.client.app[DISPATCHER].notify()
-        await asyncio.sleep(0.05)
-    pytest.fail(f"deliveries never reached the expected state: {rows}")
-
-
-async def settled(hub: Hub, token: str, alert_id: str) -> list[Any]:
-    return await wait_rows(hub, token, alert_id,
-                           lambda rows: all(r["status"] not in ("pending", "failed") for r in rows))
-
-
-async def attempts_of(hub: Hub) -> list[DeliveryAttempt]:
-    async with hub.client.app[SESSIONS]() as session:
-        return list((await session.exec(select(DeliveryAttempt)
-                                        .order_by(col(DeliveryAttempt.id)))).all())
+from hub.models import AuditEvent
+from tests.conftest import INSIDE, Clock
+from tests.hub.conftest import Sink, attempts_of, free_port, settled, wait_rows
 
 
 async def test_an_alert_reaches_200_contacts_by_email_and_chat_exactly_once(

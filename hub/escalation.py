@@ -1,0 +1,98 @@
+"""Escalation: persisted ack deadlines; when one passes unanswered, alert the secondary tier."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub import audit
+from hub.db import Sessions
+from hub.models import Alert, Escalation, EscalationStatus
+from hub.publish import write_deliveries
+from hub.targeting import tier_recipients
+from hub.tlp import Tlp
+from partners.models import Tier
+
+log = logging.getLogger(__name__)
+ACTOR = "escalation"
+
+
+async def settle_on_ack(session: AsyncSession, alert_id: str, organisation_id: str,
+                        responder: str, now: datetime) -> None:
+    """An answer from anyone in the organisation stops its pending escalation."""
+    await session.exec(
+        update(Escalation).where(col(Escalation.alert_id) == alert_id,
+                                 col(Escalation.organisation_id) == organisation_id,
+                                 col(Escalation.status) == EscalationStatus.PENDING)
+        .values(status=EscalationStatus.CANCELLED, settled_at=now, settled_by=responder))
+
+
+class Escalator:
+    """Fires due timers. Timers live in the database, so any process can fire them after a
+    restart; SKIP LOCKED keeps two schedulers from firing the same one on PostgreSQL."""
+
+    def __init__(self, sessions: Sessions, clock: Callable[[], datetime],
+                 channels: frozenset[str], on_deliveries: Callable[[], None],
+                 poll_s: float = 1.0) -> None:
+        self.sessions, self.clock, self.channels = sessions, clock, channels
+        self.on_deliveries, self.poll_s = on_deliveries, poll_s
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # the scheduler must outlive a database hiccup
+                log.exception("escalation round failed; retrying")
+            await asyncio.sleep(self.poll_s)
+
+    async def run_once(self) -> int:
+        """Fire every timer that is due now; how many fired."""
+        now = self.clock()
+        async with self.sessions() as session:
+            due = (await session.exec(
+                select(Escalation).where(col(Escalation.status) == EscalationStatus.PENDING,
+                                         col(Escalation.due_at) <= now)
+                .order_by(col(Escalation.due_at)).limit(100).with_for_update(skip_locked=True)
+            )).all()
+            fired = [timer for timer in due if await self._fire(session, timer, now)]
+            await session.commit()
+        if fired:
+            self.on_deliveries()
+        return len(fired)
+
+    async def _fire(self, session: AsyncSession, timer: Escalation, now: datetime) -> bool:
+        # Claim the timer first: only the firer whose UPDATE matched writes deliveries, so two
+        # schedulers (or SQLite, which has no SKIP LOCKED) can never escalate twice.
+        claimed = await session.exec(
+            update(Escalation).where(col(Escalation.id) == timer.id,
+                                     col(Escalation.status) == EscalationStatus.PENDING)
+            .values(status=EscalationStatus.FIRED, settled_at=now, settled_by=ACTOR))
+        if claimed.rowcount != 1:
+            return False
+        alert = await session.get(Alert, timer.alert_id)
+        assert alert is not None
+        recipients = await tier_recipients(session, [timer.organisation_id], Tlp(alert.tlp),
+                                           self.channels, Tier.SECONDARY)
+        await write_deliveries(session, alert.id, recipients, now, "escalation")
+        await audit.record(session, ACTOR, "alert.escalate", alert.id,
+                           {"organisation_id": timer.organisation_id,
+                            "deadline": timer.due_at.isoformat(),
+                            "secondary_deliveries": len(recipients)})
+        return True
