@@ -198,6 +198,10 @@ def ack_delivery_schemas() -> dict[str, Schema]:
                                         "chat"},
                             "status": ref("DeliveryStatus"),
                             "attempts": {"type": "integer", "minimum": 0},
+                            "reason": {"enum": ["publish", "escalation"],
+                                       "description": "why the delivery was made: at publish, "
+                                       "or escalating to the secondary tier after a missed "
+                                       "ack deadline"},
                             "last_error": {"type": ["string", "null"]},
                             "delivered_at": nullable(DATE_TIME)}),
         "Health": closed({"status": {"enum": ["ok", "unavailable"]},
