@@ -40,6 +40,9 @@ class Channel(Protocol):
 
     name: str
     individual: bool  # reaches one named person (email) rather than a group (chat room)
+    # How many sends may be in flight at once. The dispatcher records each send before the
+    # slot is freed, so after a crash at most this many sends are of unknown outcome.
+    max_in_flight: int
 
     def check_target(self, target: str) -> None: ...
 

@@ -25,6 +25,7 @@ _RETRYABLE_4XX = {408, 429}  # request timeout, rate limited: the same request m
 class ChatChannel:
     name = "chat"
     individual = False  # a chat URL is a room or a webhook: a group, never one named person
+    max_in_flight = 16  # each send is its own HTTP request
 
     def check_target(self, target: str) -> None:
         """Refuse anything but an apprise URL (slack://, tgram://, json://...) apprise can load."""

@@ -79,6 +79,7 @@ class EmailChannel:
 
     name = "email"
     individual = True
+    max_in_flight = 1  # one SMTP connection carries one message at a time anyway
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from channels.email import EmailChannel
 from hub import db
 from hub.api import alerts, feed, health, organisations, spec, tokens
 from hub.bus import create_bus
-from hub.dispatch import Dispatcher
+from hub.dispatch import Dispatcher, Timing
 from hub.escalation import Escalator
 from hub.feed import FeedHub
 from hub.http import BUS, CLOCK, FEED, SESSIONS, SETTINGS, Clock, errors_as_json
@@ -86,7 +86,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
     channels = build_channels(app[SETTINGS])
     app[DISPATCHER] = Dispatcher(app[SESSIONS], channels, Renderer(app[SETTINGS].public_url),
-                                 app[CLOCK])
+                                 app[CLOCK], timing=Timing(lease_s=app[SETTINGS].delivery_lease_s))
     app[BUS].subscribe(app[DISPATCHER].notify)
     escalator = Escalator(app[SESSIONS], app[CLOCK], frozenset(channels),
                           app[DISPATCHER].notify)
@@ -113,7 +113,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     sessions = db.session_factory(engine)
     bus = create_bus(settings.broker_url)
     channels = build_channels(settings)
-    dispatcher = Dispatcher(sessions, channels, Renderer(settings.public_url), utcnow)
+    dispatcher = Dispatcher(sessions, channels, Renderer(settings.public_url), utcnow,
+                            timing=Timing(lease_s=settings.delivery_lease_s))
     bus.subscribe(dispatcher.notify)
     escalator = Escalator(sessions, utcnow, frozenset(channels), dispatcher.notify)
     await bus.start()

@@ -45,11 +45,14 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Timing:
-    lease_s: float = 120.0  # far longer than send_timeout_s: a live worker never loses a claim
-    send_timeout_s: float = 30.0
+    lease_s: float = 120.0
     poll_s: float = 1.0  # how often due retries are looked for when nothing wakes us
     batch: int = 200
-    concurrency: int = 32
+
+    @property
+    def send_timeout_s(self) -> float:
+        # Well inside the lease, so a live worker never loses a claim while it sends.
+        return min(30.0, self.lease_s / 3)
 
 
 class Dispatcher:
@@ -63,7 +66,9 @@ class Dispatcher:
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
-        self.in_flight = asyncio.Semaphore(timing.concurrency)
+        self.slots = {name: asyncio.Semaphore(channel.max_in_flight)
+                      for name, channel in channels.items()}
+        self.unconfigured = asyncio.Semaphore(1)  # rows for a channel this hub has switched off
 
     def notify(self, _seq: int = 0) -> None:
         self.wake.set()
@@ -92,15 +97,16 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim one batch of due deliveries and send them; how many were claimed."""
         claimed = await self.claim()
-        await asyncio.gather(*(self._deliver(delivery_id) for delivery_id in claimed))
+        await asyncio.gather(*(self._deliver(delivery_id, channel)
+                               for delivery_id, channel in claimed))
         return len(claimed)
 
-    async def claim(self) -> list[str]:
+    async def claim(self) -> list[tuple[str, str]]:
         """Lease due rows to this worker. SKIP LOCKED lets many workers share the outbox on
         PostgreSQL; SQLite has a single writer, so its UPDATE is atomic as it stands."""
         now = self.clock()
         due = (
-            select(Delivery.id)
+            select(Delivery.id, Delivery.channel)
             .where(col(Delivery.channel) != FEED, col(Delivery.status).in_(DUE),
                    col(Delivery.next_attempt_at) <= now,
                    or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now))
@@ -108,17 +114,20 @@ class Dispatcher:
             .with_for_update(skip_locked=True)
         )
         async with self.sessions() as session:
-            ids = list((await session.exec(due)).all())
-            if ids:
+            rows = [(row_id, channel) for row_id, channel in (await session.exec(due)).all()]
+            if rows:
                 await session.exec(
-                    update(Delivery).where(col(Delivery.id).in_(ids))
+                    update(Delivery).where(col(Delivery.id).in_([r[0] for r in rows]))
                     .values(claimed_by=self.worker_id,
                             claimed_until=now + timedelta(seconds=self.timing.lease_s)))
                 await session.commit()
-            return ids
+            return rows
 
-    async def _deliver(self, delivery_id: str) -> None:
-        async with self.in_flight:
+    async def _deliver(self, delivery_id: str, channel_name: str) -> None:
+        # Prepare, send and record as one unit per channel slot: a success is committed
+        # before the slot is free again, so a crash leaves at most one unknown outcome per
+        # slot, and a row recorded as sent is never sent again.
+        async with self.slots.get(channel_name, self.unconfigured):
             prepared = await self._prepare(delivery_id)
             if prepared is None:
                 return
@@ -129,11 +138,18 @@ class Dispatcher:
 
     async def _prepare(self, delivery_id: str) -> tuple[Channel, Message, str] | None:
         async with self.sessions() as session:
+            # Renew the claim as the send begins; if the lease ran out while the row waited
+            # and another worker took it, or it is already sent, leave it alone.
+            renewed = await session.exec(
+                update(Delivery).where(col(Delivery.id) == delivery_id,
+                                       col(Delivery.claimed_by) == self.worker_id,
+                                       col(Delivery.status).in_(DUE))
+                .values(claimed_until=self.clock() + timedelta(seconds=self.timing.lease_s)))
+            await session.commit()
+            if renewed.rowcount != 1:
+                return None
             delivery = await session.get(Delivery, delivery_id)
-            if delivery is None or delivery.status in DONE:
-                return None  # already sent: never send the same revision twice
-            if delivery.claimed_by != self.worker_id:
-                return None  # our lease ran out and another worker has it
+            assert delivery is not None
             alert = await session.get(Alert, delivery.alert_id)
             contact = await session.get(Contact, delivery.contact_id) if delivery.contact_id \
                 else None

@@ -36,6 +36,9 @@ SETTINGS: tuple[Setting, ...] = (
             "when set, an admin API token with exactly this value exists after start-up"),
     Setting("VIGIL_FEED_HEARTBEAT_S", "feed_heartbeat_s", "20",
             "seconds between WebSocket pings; a desk that misses a pong is dropped"),
+    Setting("VIGIL_DELIVERY_LEASE_S", "delivery_lease_s", "120",
+            "seconds a worker holds a claimed delivery; a crashed worker's claims return "
+            "to the outbox after this"),
 )
 
 
@@ -52,6 +55,7 @@ class Settings:
     secret_key: str | None = None
     bootstrap_token: str | None = None
     feed_heartbeat_s: float = 20.0
+    delivery_lease_s: float = 120.0
     explicit: frozenset[str] = frozenset()  # the variables the environment actually set
 
     @classmethod
@@ -83,7 +87,7 @@ class Settings:
 def _convert(setting: Setting, raw: str) -> object:
     if setting.attr == "data_dir":
         return Path(raw)
-    if setting.attr == "feed_heartbeat_s":
+    if setting.attr in ("feed_heartbeat_s", "delivery_lease_s"):
         value = float(raw)
         if value <= 0:
             raise ValueError(f"{setting.env} must be a positive number of seconds")
