@@ -50,7 +50,9 @@ async def record_ack(session: AsyncSession, principal: Principal, alert_id: str,
         # The same responder's identical ack raced us in and committed first.
         await session.rollback()
         return await record_ack(session, principal, alert_id, status, note, via, now)
-    await settle_on_ack(session, alert.id, principal.organisation_id, principal.responder, now)
+    # Timers belong to the original alert; an answer to any revision of it counts.
+    await settle_on_ack(session, alert.references_id or alert.id, principal.organisation_id,
+                        principal.responder, now)
     await audit.record(session, principal.actor, "ack.record", alert.id,
                        {"status": status, "responder": principal.responder, "via": via})
     await session.commit()

@@ -160,6 +160,10 @@ class Dispatcher:
             await self._record(delivery_id, Outcome(ok=False, error=reason,
                                                     permanent=channel is not None), 0)
             return None
+        if alert.expires is not None and alert.expires <= self.clock():
+            await self._record(delivery_id, Outcome(
+                ok=False, permanent=True, error="the alert expired before it could be sent"), 0)
+            return None
         message = self.renderer.alert(alert, idempotency_key=delivery.idempotency_key,
                                       html=delivery.channel == "email")
         return channel, message, target

@@ -88,6 +88,11 @@ class Escalator:
             return False
         alert = await session.get(Alert, timer.alert_id)
         assert alert is not None
+        if alert.expires is not None and alert.expires <= now:
+            # An expired alert is over: nobody is mobilised for it any more.
+            timer.status, timer.settled_by = EscalationStatus.CANCELLED, "expired"
+            session.add(timer)
+            return False
         recipients = await tier_recipients(session, [timer.organisation_id], Tlp(alert.tlp),
                                            self.channels, Tier.SECONDARY)
         await write_deliveries(session, alert.id, recipients, now, "escalation")

@@ -12,8 +12,9 @@ from hub.access import Forbidden, visible, visible_alert
 from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
 from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, created, principal_of, read_json
-from hub.models import Alert, Delivery
+from hub.models import Alert, Delivery, MsgType
 from hub.publish import publish
+from hub.revisions import revise
 from hub.targeting import outbound_channels
 from partners.models import Role
 from partners.validation import Checker
@@ -37,6 +38,32 @@ async def alert_create(request: web.Request) -> web.Response:
         await request.app[BUS].notify(result.alert.seq)
     return created({"id": result.alert.id, "seq": result.alert.seq,
                     "status": result.alert.status, "targets": result.reach.counts()})
+
+
+@routes.post("/api/v1/alerts/{id}/update")
+async def alert_update(request: web.Request) -> web.Response:
+    return await _revise(request, MsgType.UPDATE, await read_json(request))
+
+
+@routes.post("/api/v1/alerts/{id}/cancel")
+async def alert_cancel(request: web.Request) -> web.Response:
+    body = await read_json(request) if request.body_exists else None  # the note is optional
+    return await _revise(request, MsgType.CANCEL, body)
+
+
+async def _revise(request: web.Request, kind: MsgType, body: object) -> web.Response:
+    principal = await principal_of(request)
+    principal.require(Role.PUBLISHER)
+    async with request.app[SESSIONS]() as session:
+        result = await revise(session, principal, request.match_info["id"], kind, body,
+                              request.app[CLOCK](),
+                              outbound_channels(request.app[SETTINGS].smtp_url))
+    if result.alert.seq is not None:
+        await request.app[BUS].notify(result.alert.seq)
+    return created({"id": result.alert.id, "seq": result.alert.seq,
+                    "status": result.alert.status, "msg_type": result.alert.msg_type,
+                    "references": result.alert.references_id,
+                    "targets": result.reach.counts()})
 
 
 @routes.get("/api/v1/alerts")

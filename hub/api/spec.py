@@ -37,6 +37,7 @@ ERRORS: dict[int, str] = {
     401: "No `Authorization: Bearer <token>` header, or a token that is not valid.",
     403: "The token is valid but its role or organisation may not do this.",
     404: "No such resource, or one this token may not know exists.",
+    409: "The alert is already cancelled: it takes no further update or cancel.",
     422: "The body or query is invalid; `fields` names every offending field.",
 }
 DATE_TIME: Schema = {"type": "string", "format": "date-time"}
@@ -166,6 +167,17 @@ def alert_schemas() -> dict[str, Schema]:
     cap = {name: ref(name.title()) for name in ("category", "severity", "urgency", "certainty")}
     return {
         "AlertCreate": alert_create_schema(),
+        "AlertUpdate": {**alert_create_schema(), "required": [],
+                        "description": "only the fields to change; the rest are kept from "
+                        "the newest message of the alert. The TLP label may only stay or "
+                        "become stricter."},
+        "AlertCancel": obj({"note": {**text(10_000), "description": "shown as the "
+                                     "cancellation's description, e.g. the all-clear"}}),
+        "AlertRevised": closed({
+            "id": ID, "seq": {"type": ["integer", "null"]}, "status": ref("AlertStatus"),
+            "msg_type": ref("MsgType"), "references": ID,
+            "targets": closed({name: {"type": "integer", "minimum": 0}
+                               for name in ("organisations", "contacts", "residents")})}),
         "AlertCreated": closed({
             "id": ID, "seq": {"type": ["integer", "null"]}, "status": ref("AlertStatus"),
             "targets": closed({name: {"type": "integer", "minimum": 0}
@@ -323,6 +335,18 @@ def alert_paths() -> dict[str, Any]:
         "/api/v1/alerts/{id}": by_id(get=operation(
             "alert_show", "alerts", "One alert the caller may see.",
             {"200": answer("The alert.", ref("Alert"))}, 401, 404)),
+        "/api/v1/alerts/{id}/update": by_id(post=operation(
+            "alert_update", "alerts",
+            "Send a CAP Update of the alert (its sending organisation's publisher): it reaches "
+            "everyone the alert reached, on the same channels, plus anyone a new area covers.",
+            {"201": answer("Sent.", ref("AlertRevised"))}, 401, 403, 404, 409, 422,
+            body="AlertUpdate")),
+        "/api/v1/alerts/{id}/cancel": by_id(post=operation(
+            "alert_cancel", "alerts",
+            "Send a CAP Cancel (all-clear) of the alert: it reaches everyone the alert reached "
+            "and stops its pending escalations. The body is optional.",
+            {"201": answer("Sent.", ref("AlertRevised"))}, 401, 403, 404, 409, 422,
+            requestBody={"required": False, "content": json_content(ref("AlertCancel"))})),
     }
 
 

@@ -1,0 +1,145 @@
+"""Updates and cancellations: CAP Update/Cancel messages that reach everyone reached before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub import audit
+from hub.access import Forbidden, Principal, visible_alert
+from hub.alerts import AlertDraft, Category, Certainty, Severity, Urgency, read_alert
+from hub.geo import parse_area
+from hub.http import ApiError
+from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
+from hub.publish import Published, next_seq, write_deliveries
+from hub.targeting import FEED, Reach, Recipient, plan
+from hub.tlp import Tlp
+from partners.validation import InvalidInput
+
+# From most to least restrictive: a revision may keep its label or make it stricter, never
+# looser, or it would leak the original's content to people it was never meant for.
+STRICTNESS = [Tlp.RED, Tlp.AMBER_STRICT, Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR]
+CONTENT = ("headline", "event", "category", "severity", "urgency", "certainty", "tlp",
+           "description", "instruction", "area", "expires", "ack_within_s", "language")
+
+
+async def revise(session: AsyncSession, principal: Principal, alert_id: str, kind: MsgType,
+                 body: object, now: datetime, channels: frozenset[str]) -> Published:
+    """Write an Update or Cancel of the alert (or of its latest revision) and commit it."""
+    root, latest = await _chain(session, principal, alert_id)
+    draft = _draft(latest) if kind is MsgType.CANCEL else _changed(latest, body, now)
+    if kind is MsgType.CANCEL:
+        draft = _with_note(draft, body)
+    seq = await next_seq(session)
+    revision = Alert(seq=seq, status=AlertStatus.PUBLISHED, msg_type=kind,
+                     references_id=root.id, sender_org_id=root.sender_org_id,
+                     created_by=principal.actor, created_at=now, sent_at=now,
+                     **_columns(draft))
+    session.add(revision)
+    await session.flush()
+    reach = await _reach(session, root, draft, channels)
+    await write_deliveries(session, revision.id, reach.recipients, now, "publish")
+    if kind is MsgType.CANCEL:
+        await stop_escalations(session, root.id, now, "cancel")
+    await audit.record(session, principal.actor, f"alert.{kind.value.lower()}", revision.id,
+                       {"references": root.id, "seq": seq, **reach.counts()})
+    await session.commit()
+    return Published(revision, reach)
+
+
+async def _chain(session: AsyncSession, principal: Principal, alert_id: str
+                 ) -> tuple[Alert, Alert]:
+    """The original alert and its newest revision, checked for who may revise them."""
+    alert = await visible_alert(session, principal, alert_id)
+    if alert.sender_org_id != principal.organisation_id:
+        raise Forbidden("only the sending organisation may update or cancel an alert")
+    root = alert if alert.references_id is None else await session.get(Alert, alert.references_id)
+    assert root is not None
+    revisions = (await session.exec(select(Alert).where(Alert.references_id == root.id)
+                                    .order_by(col(Alert.seq)))).all()
+    if any(r.msg_type == MsgType.CANCEL for r in revisions):
+        raise ApiError(409, "cancelled", "this alert is already cancelled")
+    return root, (revisions[-1] if revisions else root)
+
+
+def _draft(alert: Alert) -> AlertDraft:
+    return AlertDraft(alert.headline, alert.event, Category(alert.category),
+                      Severity(alert.severity), Urgency(alert.urgency),
+                      Certainty(alert.certainty), Tlp(alert.tlp), alert.description,
+                      alert.instruction, parse_area(alert.area), alert.expires,
+                      alert.ack_within_s, alert.language)
+
+
+def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:
+    if not isinstance(body, dict):
+        raise InvalidInput({"body": "must be a JSON object of the fields to change"})
+    merged: dict[str, Any] = {name: getattr(latest, name) for name in CONTENT}
+    merged["expires"] = latest.expires.isoformat() if latest.expires else None
+    merged.update(body)
+    draft = read_alert({k: v for k, v in merged.items() if v is not None}, now)
+    if STRICTNESS.index(draft.tlp) > STRICTNESS.index(Tlp(latest.tlp)):
+        raise InvalidInput({"tlp": f"may only stay {latest.tlp} or become stricter"})
+    return draft
+
+
+def _with_note(draft: AlertDraft, body: object) -> AlertDraft:
+    if body is None or body == {}:
+        return draft
+    if not isinstance(body, dict) or set(body) - {"note"} or not isinstance(
+            body.get("note"), str) or len(body["note"]) > 10_000:
+        raise InvalidInput({"note": "a cancel takes only an optional note (text)"})
+    note = body["note"].strip()
+    return draft if not note else AlertDraft(**{**draft.__dict__, "description": note})
+
+
+def _columns(draft: AlertDraft) -> dict[str, Any]:
+    return {"headline": draft.headline, "event": draft.event, "category": draft.category,
+            "severity": draft.severity, "urgency": draft.urgency,
+            "certainty": draft.certainty, "tlp": draft.tlp, "description": draft.description,
+            "instruction": draft.instruction, "language": draft.language,
+            "area": draft.area.json, "expires": draft.expires,
+            "ack_within_s": draft.ack_within_s}
+
+
+async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
+                 channels: frozenset[str]) -> Reach:
+    """Everyone any message of this alert reached, on the same channels, plus whoever the
+    (possibly new) area now covers; all filtered by the revision's TLP label."""
+    reach = await plan(session, draft.area, draft.tlp, channels)
+    earlier = (await session.exec(
+        select(Delivery.organisation_id, Delivery.contact_id, Delivery.channel,
+               Delivery.recipient)
+        .join(Alert, col(Alert.id) == col(Delivery.alert_id))
+        .where(or_root(root.id)))).all()
+    seen = {(r.channel, r.organisation_id, r.contact_id) for r in reach.recipients}
+    for org, contact, channel, recipient in earlier:
+        if (channel, org, contact) in seen or not _allowed(draft.tlp, channel, contact):
+            continue
+        seen.add((channel, org, contact))
+        reach.recipients.append(Recipient(org, contact, channel, recipient))
+    reach.organisations = sorted({r.organisation_id for r in reach.recipients})
+    reach.contacts = {r.contact_id for r in reach.recipients if r.contact_id}
+    return reach
+
+
+def or_root(root_id: str) -> Any:
+    return (col(Alert.id) == root_id) | (col(Alert.references_id) == root_id)
+
+
+def _allowed(tlp: Tlp, channel: str, contact: str | None) -> bool:
+    if not tlp.individuals_only:
+        return True
+    # TLP:RED: named people only; no shared desk feed, no chat room.
+    return contact is not None and channel in (FEED, "email")
+
+
+async def stop_escalations(session: AsyncSession, root_id: str, now: datetime,
+                           why: str) -> None:
+    await session.exec(
+        update(Escalation).where(col(Escalation.alert_id) == root_id,
+                                 col(Escalation.status) == EscalationStatus.PENDING)
+        .values(status=EscalationStatus.CANCELLED, settled_at=now, settled_by=why))
