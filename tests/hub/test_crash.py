@@ -16,7 +16,7 @@ import aiohttp
 from aiosmtpd.controller import Controller
 
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
-from tests.hub.conftest import free_port
+from tests.hub.conftest import Sink, free_port
 from tests.hub.test_cli import VIGIL, wait_healthy
 
 CONTACTS = 200
@@ -121,3 +121,33 @@ async def wait_all_sent(base: str, alert_id: str, publisher: str) -> list[Any]:
             await asyncio.sleep(0.1)
     statuses = Counter(r["status"] for r in rows)
     raise AssertionError(f"not every email was sent after the restart: {statuses}")
+
+
+async def test_web_and_a_standalone_worker_deliver_together(tmp_path: Path) -> None:
+    """The scale-out split: `vigil web` takes the publish, `vigil worker` sends the email."""
+    sink = Sink(free_port())
+    sink.start()
+    port = free_port()
+    env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/split.db",
+           "VIGIL_DATA_DIR": str(tmp_path / "data"), "VIGIL_BOOTSTRAP_TOKEN": ADMIN_TOKEN,
+           "VIGIL_SMTP_URL": f"smtp://127.0.0.1:{sink.port}"}
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        with (tmp_path / "split.log").open("wb") as log:
+            web = await asyncio.create_subprocess_exec(
+                *VIGIL, "web", "--port", str(port), env=env, stdout=log,
+                stderr=subprocess.STDOUT)
+            await wait_healthy(f"http://127.0.0.1:{port}/healthz", web)
+            worker = await asyncio.create_subprocess_exec(
+                *VIGIL, "worker", env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                alert_id, publisher = await enrol_and_publish(base)
+                rows = await wait_all_sent(base, alert_id, publisher)
+            finally:
+                for process in (worker, web):
+                    process.send_signal(signal.SIGINT)
+                    assert await asyncio.wait_for(process.wait(), 10) == 0
+    finally:
+        sink.stop()
+    assert len(rows) == CONTACTS
+    assert len(sink.recipients()) == CONTACTS and set(sink.recipients().values()) == {1}
