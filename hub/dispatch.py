@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -17,6 +16,7 @@ from sqlmodel import col, select
 
 from channels.base import Channel, Message, Outcome
 from hub import audit
+from hub.background import Loop
 from hub.db import Sessions
 from hub.messages import Renderer
 from hub.models import Alert, Delivery, DeliveryAttempt, DeliveryStatus
@@ -64,35 +64,24 @@ class Dispatcher:
         self.sessions, self.channels, self.renderer = sessions, channels, renderer
         self.clock, self.policy, self.timing, self.rand = clock, policy, timing, rand
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
+        self.loop = Loop("delivery worker", self.drain, timing.poll_s)
         self.slots = {name: asyncio.Semaphore(channel.max_in_flight)
                       for name, channel in channels.items()}
         self.unconfigured = asyncio.Semaphore(1)  # rows for a channel this hub has switched off
 
     def notify(self, _seq: int = 0) -> None:
-        self.wake.set()
+        self.loop.wake()
 
     async def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
+        self.loop.start()
 
     async def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await self.loop.close()
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.timing.poll_s)
-            self.wake.clear()
-            try:
-                while await self.run_once():
-                    pass
-            except Exception:  # the worker must outlive a database hiccup
-                log.exception("dispatch round failed; retrying")
-                await asyncio.sleep(self.timing.poll_s)
+    async def drain(self) -> None:
+        """Send batches until nothing is due."""
+        while await self.run_once():
+            pass
 
     async def run_once(self) -> int:
         """Claim one batch of due deliveries and send them; how many were claimed."""

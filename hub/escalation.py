@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -13,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
+from hub.background import Loop
 from hub.db import Sessions
 from hub.models import Alert, Escalation, EscalationStatus
 from hub.publish import write_deliveries
@@ -42,25 +41,14 @@ class Escalator:
                  channels: frozenset[str], on_deliveries: Callable[[], None],
                  poll_s: float = 1.0) -> None:
         self.sessions, self.clock, self.channels = sessions, clock, channels
-        self.on_deliveries, self.poll_s = on_deliveries, poll_s
-        self.task: asyncio.Task[None] | None = None
+        self.on_deliveries = on_deliveries
+        self.loop = Loop("escalation scheduler", self.run_once, poll_s)
 
     async def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
+        self.loop.start()
 
     async def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # the scheduler must outlive a database hiccup
-                log.exception("escalation round failed; retrying")
-            await asyncio.sleep(self.poll_s)
+        await self.loop.close()
 
     async def run_once(self) -> int:
         """Fire every timer that is due now; how many fired."""

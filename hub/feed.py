@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.access import Principal, may_receive, visible
 from hub.alerts import alert_json
+from hub.background import Loop
 from hub.db import Sessions
 from hub.models import Alert, AlertStatus, Delivery, DeliveryStatus
 from hub.targeting import FEED
@@ -67,40 +67,25 @@ class FeedHub:
         self.poll_s = poll_s  # a safety net only: the bus wakes us at once
         self.desks: set[Desk] = set()
         self.high_water = 0
-        self.wake = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
+        self.loop = Loop("feed fan-out", self.fan_out_new, poll_s)
 
     async def start(self) -> None:
         self.high_water = await self.current_seq()
-        self.task = asyncio.create_task(self._run())
+        self.loop.start()
 
     async def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await self.loop.close()
         for desk in list(self.desks):
             await desk.ws.close(code=1001, message=b"server shutting down")
 
     def notify(self, _seq: int) -> None:
         """Bus listener. The seq itself is not trusted for order: we read the database."""
-        self.wake.set()
+        self.loop.wake()
 
     async def current_seq(self) -> int:
         async with self.sessions() as session:
             result = await session.exec(select(func.max(Alert.seq)))
             return int(result.one() or 0)
-
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_s)
-            self.wake.clear()
-            try:
-                await self.fan_out_new()
-            except Exception:  # the loop must outlive a database hiccup
-                log.exception("feed fan-out failed; retrying on the next wake-up")
-                await asyncio.sleep(1.0)
 
     async def fan_out_new(self) -> None:
         """Send every alert committed since the last fan-out, in seq order."""
