@@ -118,6 +118,14 @@ class NotFound(Exception):
     """No such thing, or one this principal may not know exists."""
 
 
+class Conflict(Exception):
+    """The request is valid but the thing is no longer in a state that allows it."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
 async def visible_alert(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
     """The alert if this principal may see it; otherwise NotFound, never a hint it exists."""
     result = await session.exec(

@@ -10,7 +10,15 @@ from typing import Any, TypeAlias
 
 from aiohttp import web
 
-from hub.access import Forbidden, NotFound, Principal, Unauthenticated, authenticate, bearer
+from hub.access import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Principal,
+    Unauthenticated,
+    authenticate,
+    bearer,
+)
 from hub.bus import LocalBus
 from hub.db import Sessions
 from hub.feed import FeedHub
@@ -60,6 +68,8 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return error_response(403, "forbidden", str(error))
     except NotFound as error:
         return error_response(404, "not_found", str(error))
+    except Conflict as error:
+        return error_response(409, error.code, str(error))
     except ApiError as error:
         return error_response(error.status, error.error, error.detail, error.fields)
     except web.HTTPException as error:

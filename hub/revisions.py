@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +11,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.access import Forbidden, Principal, visible_alert
+from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft, Category, Certainty, Severity, Urgency, read_alert
 from hub.geo import parse_area
-from hub.http import ApiError
 from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
 from hub.publish import Published, next_seq, write_deliveries
 from hub.targeting import FEED, Reach, Recipient, plan
@@ -62,7 +62,7 @@ async def _chain(session: AsyncSession, principal: Principal, alert_id: str
     revisions = (await session.exec(select(Alert).where(Alert.references_id == root.id)
                                     .order_by(col(Alert.seq)))).all()
     if any(r.msg_type == MsgType.CANCEL for r in revisions):
-        raise ApiError(409, "cancelled", "this alert is already cancelled")
+        raise Conflict("cancelled", "this alert is already cancelled")
     return root, (revisions[-1] if revisions else root)
 
 
@@ -93,7 +93,7 @@ def _with_note(draft: AlertDraft, body: object) -> AlertDraft:
             body.get("note"), str) or len(body["note"]) > 10_000:
         raise InvalidInput({"note": "a cancel takes only an optional note (text)"})
     note = body["note"].strip()
-    return draft if not note else AlertDraft(**{**draft.__dict__, "description": note})
+    return replace(draft, description=note) if note else draft
 
 
 def _columns(draft: AlertDraft) -> dict[str, Any]:
@@ -114,7 +114,7 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
         select(Delivery.organisation_id, Delivery.contact_id, Delivery.channel,
                Delivery.recipient)
         .join(Alert, col(Alert.id) == col(Delivery.alert_id))
-        .where(or_root(root.id)))).all()
+        .where(_in_chain(root.id)))).all()
     seen = {(r.channel, r.organisation_id, r.contact_id) for r in reach.recipients}
     for org, contact, channel, recipient in earlier:
         if (channel, org, contact) in seen or not _allowed(draft.tlp, channel, contact):
@@ -126,7 +126,8 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
     return reach
 
 
-def or_root(root_id: str) -> Any:
+def _in_chain(root_id: str) -> Any:
+    """The original alert or any revision of it."""
     return (col(Alert.id) == root_id) | (col(Alert.references_id) == root_id)
 
 
