@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import Alert, Delivery
 from partners.credentials import find_token
-from partners.models import Organisation, OrgKind, Role
+from partners.models import Organisation, OrgKind, Role, User
 
 
 class Unauthenticated(Exception):
@@ -23,15 +23,11 @@ class Forbidden(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    token_id: str
+    actor: str  # `token:<id>` for a system, `user:<id>` for a person; written to the audit
     role: Role
     organisation_id: str | None
     contact_id: str | None
     hub_admin: bool  # the bootstrap admin and admins of a police service run the whole hub
-
-    @property
-    def actor(self) -> str:
-        return f"token:{self.token_id}"
 
     @property
     def responder(self) -> str:
@@ -60,18 +56,27 @@ class Principal:
 
 
 async def authenticate(session: AsyncSession, secret: str) -> Principal:
+    """The principal of an API token."""
     token = await find_token(session, secret)
     if token is None:
         raise Unauthenticated("the token is not valid")
-    hub_admin = False
-    if token.role == Role.ADMIN:
-        if token.organisation_id is None:
-            hub_admin = True
-        else:
-            organisation = await session.get(Organisation, token.organisation_id)
-            hub_admin = organisation is not None and organisation.kind == OrgKind.POLICE
-    return Principal(token.id, Role(token.role), token.organisation_id, token.contact_id,
-                     hub_admin)
+    return Principal(f"token:{token.id}", Role(token.role), token.organisation_id,
+                     token.contact_id, await _runs_hub(session, token.role, token.organisation_id))
+
+
+async def person(session: AsyncSession, user: User) -> Principal:
+    """The principal of a signed-in person."""
+    return Principal(f"user:{user.id}", Role(user.role), user.organisation_id, user.contact_id,
+                     await _runs_hub(session, user.role, user.organisation_id))
+
+
+async def _runs_hub(session: AsyncSession, role: str, organisation_id: str | None) -> bool:
+    if role != Role.ADMIN:
+        return False
+    if organisation_id is None:
+        return True  # the bootstrap token
+    organisation = await session.get(Organisation, organisation_id)
+    return organisation is not None and organisation.kind == OrgKind.POLICE
 
 
 def bearer(header: str | None) -> str | None:
@@ -135,3 +140,85 @@ async def visible_alert(session: AsyncSession, principal: Principal, alert_id: s
     if alert is None:
         raise NotFound("no such alert")
     return alert
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call one endpoint. The guard checks it before the handler runs; handlers then
+    check only object-level rights (which alert, which organisation)."""
+
+    public: bool = False  # no credential needed
+    roles: frozenset[Role] = frozenset()  # empty: any signed-in principal
+    hub_admin: bool = False
+    mfa_step: bool = False  # also a browser that gave its password but not yet its second factor
+
+    def check(self, principal: Principal | None, mid_login: bool) -> None:
+        if self.public or (self.mfa_step and mid_login):
+            return
+        if principal is None:
+            raise Unauthenticated("sign in, or send 'Authorization: Bearer <token>'")
+        if self.hub_admin and not principal.hub_admin:
+            raise Forbidden("only a hub admin may do this")
+        if self.roles:
+            principal.require(*self.roles)
+
+
+PUBLIC = Rule(public=True)
+SIGNED_IN = Rule()
+MFA_STEP = Rule(mfa_step=True)
+
+
+def roles(*allowed: Role) -> Rule:
+    return Rule(roles=frozenset(allowed))
+
+
+# Every endpoint, by handler name. An endpoint missing here is refused (deny by default), and
+# a test fails when a route has no entry.
+POLICY: dict[str, Rule] = {
+    # The live feed authenticates inside its handshake (header, first message or cookie).
+    "feed_connect": PUBLIC,
+    "openapi_show": PUBLIC,
+    "health_show": PUBLIC,
+    "organisation_create": Rule(hub_admin=True),
+    "organisation_list": SIGNED_IN,
+    "organisation_show": SIGNED_IN,
+    "contact_create": roles(Role.ADMIN),
+    "contact_list": roles(Role.ADMIN),
+    "token_create": roles(Role.ADMIN),
+    "token_revoke": roles(Role.ADMIN),
+    "invitation_create": roles(Role.ADMIN),
+    "invitation_accept": PUBLIC,
+    "user_list": roles(Role.ADMIN),
+    "user_disable": roles(Role.ADMIN),
+    "user_enable": roles(Role.ADMIN),
+    "session_create": PUBLIC,
+    "session_show": MFA_STEP,
+    "session_delete": MFA_STEP,
+    "session_mfa": MFA_STEP,
+    "mfa_enrol": MFA_STEP,
+    "mfa_confirm": MFA_STEP,
+    "alert_create": roles(Role.PUBLISHER),
+    "alert_list": SIGNED_IN,
+    "alert_show": SIGNED_IN,
+    "alert_update": roles(Role.PUBLISHER),
+    "alert_cancel": roles(Role.PUBLISHER),
+    "alert_approve": roles(Role.APPROVER),
+    "alert_reject": roles(Role.APPROVER),
+    "ack_create": roles(Role.PARTNER),
+    "ack_list": SIGNED_IN,
+    "delivery_list": SIGNED_IN,
+    "report_create": roles(Role.PARTNER),
+    "report_list": SIGNED_IN,
+    "report_file": SIGNED_IN,
+    "report_share": roles(Role.PUBLISHER),
+    "login_page": PUBLIC,
+    "login_submit": PUBLIC,
+    "mfa_page": MFA_STEP,
+    "mfa_submit": MFA_STEP,
+    "enrol_page": MFA_STEP,
+    "enrol_submit": MFA_STEP,
+    "logout_submit": MFA_STEP,
+    "invite_page": PUBLIC,
+    "invite_submit": PUBLIC,
+    "account_page": SIGNED_IN,
+}

@@ -5,21 +5,35 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 from aiohttp import web
 
 from channels.base import Channel
 from channels.chat import ChatChannel
 from channels.email import EmailChannel
-from hub import db
-from hub.api import alerts, feed, health, organisations, spec, tokens
+from hub import db, pages
+from hub.api import accounts, alerts, feed, health, organisations, reports, spec, tokens
+from hub.auth import guard, security_headers
 from hub.bus import create_bus
 from hub.dispatch import Dispatcher, Timing
 from hub.escalation import Escalator
 from hub.feed import FeedHub
-from hub.http import BUS, CLOCK, FEED, SESSIONS, SETTINGS, Clock, errors_as_json
+from hub.http import (
+    BUS,
+    CLOCK,
+    COOKIES,
+    FEED,
+    LIMITS,
+    SESSIONS,
+    SETTINGS,
+    Clock,
+    errors_as_json,
+)
 from hub.messages import Renderer
+from hub.sessions import CookiePolicy
 from hub.settings import Settings
+from hub.throttle import RateLimit
 from partners.credentials import ensure_bootstrap_token
 from partners.models import utcnow
 
@@ -31,10 +45,16 @@ ESCALATOR = web.AppKey("escalator", Escalator)
 def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True,
                worker: bool = True) -> web.Application:
     """A hub web process; with `worker`, also the delivery worker (the `serve` shape)."""
-    app = web.Application(middlewares=[errors_as_json])
-    app[SETTINGS] = settings.with_secret_key()
+    app = web.Application(middlewares=[errors_as_json, guard])
+    app[SETTINGS] = settings = settings.with_secret_key()
     app[CLOCK] = clock
-    for module in (organisations, tokens, alerts, feed, health, spec):
+    assert settings.secret_key
+    app[COOKIES] = CookiePolicy(settings.secret_key, settings.public_url.startswith("https:"),
+                                timedelta(seconds=settings.session_idle_s),
+                                timedelta(seconds=settings.session_max_s))
+    app[LIMITS] = public_rate_limits()
+    app.on_response_prepare.append(security_headers)
+    for module in (organisations, tokens, accounts, alerts, reports, feed, health, spec, pages):
         app.router.add_routes(module.routes)
     app.cleanup_ctx.append(_database(migrate))
     app.cleanup_ctx.append(_bus)
@@ -42,6 +62,12 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
     if worker:
         app.cleanup_ctx.append(_dispatcher)
     return app
+
+
+def public_rate_limits() -> dict[str, RateLimit]:
+    """Per-address budgets for the endpoints anyone may call without a credential."""
+    return {"login": RateLimit(burst=20, per_minute=10),
+            "invitation": RateLimit(burst=10, per_minute=5)}
 
 
 def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]:

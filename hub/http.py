@@ -10,19 +10,13 @@ from typing import Any, TypeAlias
 
 from aiohttp import web
 
-from hub.access import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    Principal,
-    Unauthenticated,
-    authenticate,
-    bearer,
-)
+from hub.access import Conflict, Forbidden, NotFound, Principal, Unauthenticated
 from hub.bus import LocalBus
 from hub.db import Sessions
 from hub.feed import FeedHub
+from hub.sessions import CookiePolicy, Resumed
 from hub.settings import Settings
+from hub.throttle import RateLimit
 from partners.validation import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -34,9 +28,22 @@ SESSIONS = web.AppKey("sessions", Sessions)
 BUS = web.AppKey("bus", LocalBus)
 FEED = web.AppKey("feed", FeedHub)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+COOKIES = web.AppKey("cookies", CookiePolicy)
+LIMITS: web.AppKey[dict[str, RateLimit]] = web.AppKey("limits")
+# Set by the guard on every request it lets through.
+PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
+LOGIN: web.RequestKey[Resumed | None] = web.RequestKey("login")
 
 MAX_JSON_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Throttled(Exception):
+    """Too many tries: answered 429 with `Retry-After`."""
+
+    def __init__(self, retry_after: float, detail: str) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after + 0.999))
 
 
 class ApiError(Exception):
@@ -63,6 +70,8 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except InvalidInput as error:
         return error_response(422, "invalid", error.detail, error.fields)
     except Unauthenticated as error:
+        if request.method == "GET" and not request.path.startswith("/api/"):
+            raise web.HTTPSeeOther("/login") from None  # a page: send the person to sign in
         return error_response(401, "unauthenticated", str(error))
     except Forbidden as error:
         return error_response(403, "forbidden", str(error))
@@ -70,6 +79,10 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return error_response(404, "not_found", str(error))
     except Conflict as error:
         return error_response(409, error.code, str(error))
+    except Throttled as error:
+        response = error_response(429, "too_many_requests", str(error))
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     except ApiError as error:
         return error_response(error.status, error.error, error.detail, error.fields)
     except web.HTTPException as error:
@@ -99,13 +112,19 @@ async def read_json(request: web.Request) -> Any:
                        {"body": "must be valid JSON"}) from None
 
 
-async def principal_of(request: web.Request) -> Principal:
-    """Who is asking, from the `Authorization: Bearer` header; 401 without a valid one."""
-    secret = bearer(request.headers.get("Authorization"))
-    if secret is None:
-        raise Unauthenticated("send 'Authorization: Bearer <token>'")
-    async with request.app[SESSIONS]() as session:
-        return await authenticate(session, secret)
+def principal_of(request: web.Request) -> Principal:
+    """Who is asking, as the guard found out; 401 when nobody signed in."""
+    principal = request.get(PRINCIPAL)
+    if principal is None:
+        raise Unauthenticated("sign in, or send 'Authorization: Bearer <token>'")
+    return principal
+
+
+def rate_limit(request: web.Request, name: str) -> None:
+    """Spend one of this address's requests to a public endpoint; 429 when none are left."""
+    wait = request.app[LIMITS][name].take(request.remote or "", request.app[CLOCK]())
+    if wait:
+        raise Throttled(wait, "too many requests from this address; try again later")
 
 
 def created(data: dict[str, Any]) -> web.Response:

@@ -13,8 +13,9 @@ from partners.models import UtcDateTime, new_id, utcnow
 
 
 class AlertStatus(enum.StrEnum):
-    PENDING = "pending"
+    PENDING = "pending"  # waiting for a second person's approval
     PUBLISHED = "published"
+    REJECTED = "rejected"
 
 
 class MsgType(enum.StrEnum):
@@ -72,6 +73,7 @@ class Alert(SQLModel, table=True):
     ack_within_s: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    approved_by: str | None = Field(default=None, max_length=64)
 
 
 class Delivery(SQLModel, table=True):
@@ -162,3 +164,46 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+
+
+class UserSession(SQLModel, table=True):
+    """A logged-in browser. The cookie holds only an encrypted random id; the row decides."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # SHA-256 of the id in the cookie
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=32)
+    mfa_passed: bool = False
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    last_seen_at: datetime = Field(sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ended_why: str | None = Field(default=None, max_length=32)
+    address: str = Field(default="", max_length=64)
+
+
+class Throttle(SQLModel, table=True):
+    """Failed logins per account or address; shared by every web process through the database."""
+
+    key: str = Field(primary_key=True, max_length=400)
+    failures: int = 0
+    last_failure_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    blocked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Report(SQLModel, table=True):
+    """A field report sent back by a partner: text, a location and perhaps a photo or video."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    reporter: str = Field(max_length=64)  # who sent it: a user, a contact or a token
+    text: str = Field(default="", sa_type=sa.Text)
+    lat: float
+    lon: float
+    file_kind: str | None = Field(default=None, max_length=8)
+    file_size: int | None = None
+    file_sha256: str | None = Field(default=None, max_length=64)
+    # Shared by the sending police service with every organisation the alert reached:
+    # they then see it without who sent it, and a copy of the file without its location.
+    shared_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -10,10 +10,12 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.access import Principal
+from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft
+from hub.geo import Area, parse_area
 from hub.models import Alert, AlertStatus, Counter, Delivery, DeliveryStatus, Escalation, MsgType
 from hub.targeting import Reach, Recipient, plan
+from hub.tlp import Tlp
 from partners.models import new_id
 
 
@@ -45,29 +47,82 @@ async def next_seq(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
+def needs_approval(draft: AlertDraft, approval_for: str) -> bool:
+    """Whether policy holds this alert for a second person (`VIGIL_APPROVAL_FOR`)."""
+    wanted = {item.strip().lower() for item in approval_for.split(",") if item.strip()}
+    return draft.tlp.lower() in wanted or draft.severity.lower() in wanted
+
+
 async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft,
-                  now: datetime, channels: frozenset[str]) -> Published:
-    """Write and commit the alert with its deliveries; the caller then wakes the bus."""
-    seq = await next_seq(session)
+                  now: datetime, channels: frozenset[str], *, hold: bool = False) -> Published:
+    """Write and commit the alert with its deliveries; the caller then wakes the bus.
+
+    With `hold`, the alert is stored as pending, reaching nobody until an approver releases it.
+    """
     alert = Alert(
-        seq=seq, status=AlertStatus.PUBLISHED, msg_type=MsgType.ALERT,
+        status=AlertStatus.PENDING, msg_type=MsgType.ALERT,
         sender_org_id=principal.organisation_id, created_by=principal.actor,
         headline=draft.headline, event=draft.event, category=draft.category,
         severity=draft.severity, urgency=draft.urgency, certainty=draft.certainty,
         tlp=draft.tlp, description=draft.description, instruction=draft.instruction,
         language=draft.language, area=draft.area.json, expires=draft.expires,
-        ack_within_s=draft.ack_within_s, created_at=now, sent_at=now,
+        ack_within_s=draft.ack_within_s, created_at=now,
     )
     session.add(alert)
     await session.flush()
-    reach = await plan(session, draft.area, draft.tlp, channels)
+    if hold:
+        reach = await plan(session, draft.area, draft.tlp, channels)  # for the approver
+        await audit.record(session, principal.actor, "alert.submit", alert.id,
+                           {"tlp": draft.tlp, "headline": draft.headline, **reach.counts()})
+        await session.commit()
+        return Published(alert, reach)
+    return await _release(session, principal, alert, draft.area, now, channels, "alert.publish")
+
+
+async def approve(session: AsyncSession, principal: Principal, alert_id: str,
+                  now: datetime, channels: frozenset[str]) -> Published:
+    """Release a pending alert of the approver's own service; never by the person who wrote
+    it, or the second pair of eyes would be the same pair."""
+    alert = await _pending(session, principal, alert_id)
+    if alert.created_by == principal.actor:
+        raise Forbidden("an alert must be approved by someone other than its author")
+    alert.approved_by = principal.actor
+    return await _release(session, principal, alert, parse_area(alert.area), now, channels,
+                          "alert.approve")
+
+
+async def reject(session: AsyncSession, principal: Principal, alert_id: str, now: datetime,
+                 note: str) -> Alert:
+    alert = await _pending(session, principal, alert_id)
+    alert.status, alert.approved_by = AlertStatus.REJECTED, principal.actor
+    session.add(alert)
+    await audit.record(session, principal.actor, "alert.reject", alert.id, {"note": note})
+    await session.commit()
+    return alert
+
+
+async def _pending(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
+    alert = await visible_alert(session, principal, alert_id)
+    if alert.sender_org_id != principal.organisation_id:
+        raise Forbidden("only an approver of the sending service may decide on this alert")
+    if alert.status != AlertStatus.PENDING:
+        raise Conflict("not_pending", f"this alert is {alert.status}, not waiting for approval")
+    return alert
+
+
+async def _release(session: AsyncSession, principal: Principal, alert: Alert, area: Area,
+                   now: datetime, channels: frozenset[str], action: str) -> Published:
+    alert.seq = await next_seq(session)
+    alert.status, alert.sent_at = AlertStatus.PUBLISHED, now
+    session.add(alert)
+    reach = await plan(session, area, Tlp(alert.tlp), channels)
     await write_deliveries(session, alert.id, reach.recipients, now, "publish")
-    if draft.ack_within_s:
-        due = now + timedelta(seconds=draft.ack_within_s)
+    if alert.ack_within_s:
+        due = now + timedelta(seconds=alert.ack_within_s)
         session.add_all(Escalation(alert_id=alert.id, organisation_id=org, due_at=due)
                         for org in reach.organisations)
-    await audit.record(session, principal.actor, "alert.publish", alert.id,
-                       {"seq": seq, "tlp": draft.tlp, "headline": draft.headline,
+    await audit.record(session, principal.actor, action, alert.id,
+                       {"seq": alert.seq, "tlp": alert.tlp, "headline": alert.headline,
                         **reach.counts()})
     await session.commit()
     return Published(alert, reach)

@@ -59,6 +59,9 @@ async def _chain(session: AsyncSession, principal: Principal, alert_id: str
         raise Forbidden("only the sending organisation may update or cancel an alert")
     root = alert if alert.references_id is None else await session.get(Alert, alert.references_id)
     assert root is not None
+    if root.status != AlertStatus.PUBLISHED:
+        raise Conflict("not_published", f"this alert is {root.status}; only a published alert "
+                       "can be updated or cancelled")
     revisions = (await session.exec(select(Alert).where(Alert.references_id == root.id)
                                     .order_by(col(Alert.seq)))).all()
     if any(r.msg_type == MsgType.CANCEL for r in revisions):

@@ -39,6 +39,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIGIL_DELIVERY_LEASE_S", "delivery_lease_s", "120",
             "seconds a worker holds a claimed delivery; a crashed worker's claims return "
             "to the outbox after this"),
+    Setting("VIGIL_SESSION_IDLE_S", "session_idle_s", "1800",
+            "a signed-in browser that makes no request for this long must sign in again"),
+    Setting("VIGIL_SESSION_MAX_S", "session_max_s", "43200",
+            "a browser session ends this long after sign-in, however active (a shift)"),
+    Setting("VIGIL_UPLOAD_MAX_BYTES", "upload_max_bytes", "26214400",
+            "largest photo or video a field report may carry; larger ones get 413"),
+    Setting("VIGIL_APPROVAL_FOR", "approval_for", "TLP:RED,Extreme",
+            "comma-separated TLP labels and CAP severities whose alerts wait for a second "
+            "person's approval; `none` means no alert waits"),
 )
 
 
@@ -56,6 +65,10 @@ class Settings:
     bootstrap_token: str | None = None
     feed_heartbeat_s: float = 20.0
     delivery_lease_s: float = 120.0
+    session_idle_s: float = 1800.0
+    session_max_s: float = 43200.0
+    upload_max_bytes: int = 25 * 1024 * 1024
+    approval_for: str = "TLP:RED,Extreme"
     explicit: frozenset[str] = frozenset()  # the variables the environment actually set
 
     @classmethod
@@ -87,9 +100,14 @@ class Settings:
 def _convert(setting: Setting, raw: str) -> object:
     if setting.attr == "data_dir":
         return Path(raw)
-    if setting.attr in ("feed_heartbeat_s", "delivery_lease_s"):
+    if setting.attr.endswith("_s"):
         value = float(raw)
         if value <= 0:
             raise ValueError(f"{setting.env} must be a positive number of seconds")
         return value
+    if setting.attr == "upload_max_bytes":
+        size = int(raw)
+        if size <= 0:
+            raise ValueError(f"{setting.env} must be a positive number of bytes")
+        return size
     return raw

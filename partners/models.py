@@ -97,3 +97,51 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class User(SQLModel, table=True):
+    """A person who logs in to the pages; systems use API tokens instead."""
+
+    __tablename__ = "user_account"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    email: str = Field(max_length=320, sa_column_kwargs={"unique": True})  # stored lower-case
+    name: str = Field(max_length=200)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    role: str = Field(max_length=16)
+    contact_id: str | None = Field(default=None, foreign_key="contact.id", max_length=32)
+    password_hash: str = Field(max_length=200)
+    # The TOTP seed, encrypted with a key derived from VIGIL_SECRET_KEY: a copy of the
+    # database alone must not be enough to mint second factors.
+    totp_secret: str | None = Field(default=None, max_length=400)
+    totp_enabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    totp_last_step: int | None = Field(default=None, sa_type=sa.BigInteger)  # no replays
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """A one-time second factor for a person who lost their authenticator."""
+
+    __tablename__ = "recovery_code"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=32)
+    code_hash: str = Field(max_length=64)
+    used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Invitation(SQLModel, table=True):
+    """An organisation admin's invitation for a person to create their account."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    email: str = Field(max_length=320)
+    role: str = Field(max_length=16)
+    contact_id: str | None = Field(default=None, foreign_key="contact.id", max_length=32)
+    invited_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    expires_at: datetime = Field(sa_type=UtcDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

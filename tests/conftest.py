@@ -119,7 +119,9 @@ def settings(tmp_path: Path) -> Settings:
                     data_dir=tmp_path / "data", bootstrap_token=ADMIN_TOKEN,
                     # Email is on so outbox rows are written; nothing sends them yet.
                     smtp_url="smtp://127.0.0.1:1025",
-                    feed_heartbeat_s=20.0)
+                    feed_heartbeat_s=20.0,
+                    # Approval has its own tests; elsewhere TLP:RED publishes at once.
+                    approval_for="none")
 
 
 @pytest.fixture

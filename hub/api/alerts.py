@@ -13,10 +13,9 @@ from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
 from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, created, principal_of, read_json
 from hub.models import Alert, Delivery, MsgType
-from hub.publish import publish
+from hub.publish import Published, approve, needs_approval, publish, reject
 from hub.revisions import revise
 from hub.targeting import outbound_channels
-from partners.models import Role
 from partners.validation import Checker
 
 routes = web.RouteTableDef()
@@ -26,18 +25,49 @@ _DIGITS = re.compile(r"^[0-9]{1,18}$")
 
 @routes.post("/api/v1/alerts")
 async def alert_create(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
-    principal.require(Role.PUBLISHER)
+    principal = principal_of(request)
     if principal.organisation_id is None:
         raise Forbidden("a publisher token must belong to an organisation")
     draft = read_alert(await read_json(request), request.app[CLOCK]())
+    settings = request.app[SETTINGS]
     async with request.app[SESSIONS]() as session:
         result = await publish(session, principal, draft, request.app[CLOCK](),
-                               outbound_channels(request.app[SETTINGS].smtp_url))
+                               outbound_channels(settings.smtp_url),
+                               hold=needs_approval(draft, settings.approval_for))
+    return await _released(request, result)
+
+
+async def _released(request: web.Request, result: Published) -> web.Response:
     if result.alert.seq is not None:
         await request.app[BUS].notify(result.alert.seq)
     return created({"id": result.alert.id, "seq": result.alert.seq,
                     "status": result.alert.status, "targets": result.reach.counts()})
+
+
+@routes.post("/api/v1/alerts/{id}/approve")
+async def alert_approve(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        result = await approve(session, principal, request.match_info["id"],
+                               request.app[CLOCK](),
+                               outbound_channels(request.app[SETTINGS].smtp_url))
+    response = await _released(request, result)
+    response.set_status(200)
+    return response
+
+
+@routes.post("/api/v1/alerts/{id}/reject")
+async def alert_reject(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    body = await read_json(request) if request.body_exists else {}
+    check = Checker(body)
+    check.only({"note"})
+    note = check.text("note", required=False, max_len=2000, default="")
+    check.done()
+    async with request.app[SESSIONS]() as session:
+        alert = await reject(session, principal, request.match_info["id"],
+                             request.app[CLOCK](), note or "")
+    return web.json_response(alert_json(alert))
 
 
 @routes.post("/api/v1/alerts/{id}/update")
@@ -52,8 +82,7 @@ async def alert_cancel(request: web.Request) -> web.Response:
 
 
 async def _revise(request: web.Request, kind: MsgType, body: object) -> web.Response:
-    principal = await principal_of(request)
-    principal.require(Role.PUBLISHER)
+    principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         result = await revise(session, principal, request.match_info["id"], kind, body,
                               request.app[CLOCK](),
@@ -68,7 +97,7 @@ async def _revise(request: web.Request, kind: MsgType, body: object) -> web.Resp
 
 @routes.get("/api/v1/alerts")
 async def alert_list(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
+    principal = principal_of(request)
     check = Checker(dict(request.query))
     since = _query_int(check, "since", 0, 2**62)
     limit = _query_int(check, "limit", 1, MAX_PAGE) or 100
@@ -97,7 +126,7 @@ def _query_int(check: Checker, name: str, low: int, high: int) -> int | None:
 
 @routes.get("/api/v1/alerts/{id}")
 async def alert_show(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
+    principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         alert = await visible_alert(session, principal, request.match_info["id"])
     return web.json_response(alert_json(alert))
@@ -105,8 +134,7 @@ async def alert_show(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/alerts/{id}/acks")
 async def ack_create(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
-    principal.require(Role.PARTNER)
+    principal = principal_of(request)
     status, note = read_ack(await read_json(request))
     async with request.app[SESSIONS]() as session:
         ack = await record_ack(session, principal, request.match_info["id"], status, note,
@@ -116,7 +144,7 @@ async def ack_create(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/alerts/{id}/acks")
 async def ack_list(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
+    principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         alert = await visible_alert(session, principal, request.match_info["id"])
         acks = await acks_of(session, principal, alert)
@@ -133,7 +161,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 @routes.get("/api/v1/alerts/{id}/deliveries")
 async def delivery_list(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
+    principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         alert = await visible_alert(session, principal, request.match_info["id"])
         query = select(Delivery).where(Delivery.alert_id == alert.id).order_by(

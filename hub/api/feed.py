@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from hub.access import Forbidden, NotFound, Principal, Unauthenticated, authenticate, bearer
+from hub.access import Forbidden, NotFound, Principal, Unauthenticated, authenticate
 from hub.acks import read_ack, record_ack
+from hub.auth import allowed_origins
 from hub.feed import Desk
-from hub.http import CLOCK, FEED, SESSIONS, SETTINGS, error_response
+from hub.http import CLOCK, FEED, LOGIN, PRINCIPAL, SESSIONS, SETTINGS, error_response
 from partners.validation import InvalidInput
 
 routes = web.RouteTableDef()
@@ -24,11 +24,6 @@ URL_SECRETS = {"token", "access_token", "auth", "authorization", "bearer", "api_
 MAX_MESSAGE = 64 * 1024
 
 
-def allowed_origins(request: web.Request) -> set[str]:
-    public = urlsplit(request.app[SETTINGS].public_url)
-    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
-
-
 @routes.get("/api/v1/feed")
 async def feed_connect(request: web.Request) -> web.StreamResponse:
     if URL_SECRETS & {key.lower() for key in request.query}:
@@ -38,14 +33,11 @@ async def feed_connect(request: web.Request) -> web.StreamResponse:
     origin = request.headers.get("Origin")
     if origin is not None and origin not in allowed_origins(request):
         return error_response(403, "bad_origin", f"origin {origin} may not open the feed")
-    principal: Principal | None = None
-    try:
-        secret = bearer(request.headers.get("Authorization"))
-        if secret is not None:
-            async with request.app[SESSIONS]() as session:
-                principal = await authenticate(session, secret)
-    except Unauthenticated as error:
-        return error_response(401, "unauthenticated", str(error))
+    # The guard already read the Authorization header or the session cookie.
+    principal = request.get(PRINCIPAL)
+    if request.get(LOGIN) is not None and origin is None:
+        # A cookie rides along on any cross-site WebSocket; only our own pages may use it.
+        return error_response(403, "bad_origin", "a browser session must send its Origin")
     ws = web.WebSocketResponse(heartbeat=request.app[SETTINGS].feed_heartbeat_s,
                                max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)

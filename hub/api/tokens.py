@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub import audit
-from hub.access import Forbidden
-from hub.http import SESSIONS, created, principal_of, read_json
+from hub.access import Forbidden, NotFound
+from hub.http import CLOCK, SESSIONS, created, principal_of, read_json
 from partners.credentials import issue_token
-from partners.models import Contact, Organisation, Role
+from partners.models import ApiToken, Contact, Organisation, Role
 from partners.validation import Checker, InvalidInput
 
 routes = web.RouteTableDef()
@@ -18,8 +18,7 @@ ORG_ADMIN_MAY_ISSUE = {Role.PARTNER, Role.ADMIN}
 
 @routes.post("/api/v1/tokens")
 async def token_create(request: web.Request) -> web.Response:
-    principal = await principal_of(request)
-    principal.require(Role.ADMIN)
+    principal = principal_of(request)
     check = Checker(await read_json(request))
     check.only({"organisation_id", "role", "contact_id", "label"})
     organisation_id = check.text("organisation_id", max_len=32)
@@ -46,3 +45,21 @@ async def token_create(request: web.Request) -> web.Response:
         await session.commit()
     return created({"id": row.id, "token": secret, "role": role,
                     "organisation_id": organisation_id, "contact_id": row.contact_id})
+
+
+@routes.post("/api/v1/tokens/{id}/revoke")
+async def token_revoke(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        row = await session.get(ApiToken, request.match_info["id"])
+        if row is None or row.organisation_id is None or not (
+                principal.hub_admin or principal.organisation_id == row.organisation_id):
+            raise NotFound("no such token")  # the bootstrap token is the operator's, not ours
+        principal.require_org_admin(row.organisation_id)
+        if row.revoked_at is None:
+            row.revoked_at = request.app[CLOCK]()
+            session.add(row)
+            await audit.record(session, principal.actor, "token.revoke", row.id,
+                               {"organisation_id": row.organisation_id, "role": row.role})
+            await session.commit()
+    return web.json_response({"id": row.id, "revoked_at": row.revoked_at.isoformat()})

@@ -1,0 +1,164 @@
+"""Field reports over the API: multipart upload with a photo or video, listing, files, sharing."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from hub import reports
+from hub.access import visible_alert
+from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of
+from hub.media import MIME_TYPES, SNIFF_BYTES, MediaKind, sniff
+from hub.reports import Upload, readable, report_json, stored_path, uploads_dir
+from partners.validation import Checker, InvalidInput
+
+routes = web.RouteTableDef()
+FIELDS_ALLOWANCE = 64 * 1024  # the text fields and multipart framing around the file
+MAX_TEXT = 10_000
+ALLOWED = ", ".join(kind.value for kind in MediaKind)
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, "too_large", f"a report's file may be at most {limit} bytes",
+                    {"file": f"must be at most {limit} bytes"})
+
+
+@routes.post("/api/v1/alerts/{id}/reports")
+async def report_create(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    settings = request.app[SETTINGS]
+    limit = settings.upload_max_bytes
+    # Refused from the headers alone, before a byte of a too-large body is read.
+    if request.content_length is not None and request.content_length > limit + FIELDS_ALLOWANCE:
+        raise too_large(limit)
+    if request.content_type != "multipart/form-data":
+        raise InvalidInput({"body": "must be multipart/form-data with text, lat, lon, file"})
+    fields, upload = await _read_form(request, limit, uploads_dir(settings.data_dir))
+    try:
+        text, lat, lon = _read_fields(fields)
+        async with request.app[SESSIONS]() as session:
+            report = await reports.create(session, principal, request.match_info["id"], text,
+                                          lat, lon, upload, settings.data_dir,
+                                          request.app[CLOCK]())
+    finally:
+        if upload is not None:
+            upload.path.unlink(missing_ok=True)  # still there only if nothing was stored
+    return created(report_json(report, full=True))
+
+
+async def _read_form(request: web.Request, limit: int,
+                     folder: Path) -> tuple[dict[str, str], Upload | None]:
+    reader = await request.multipart()
+    fields: dict[str, str] = {}
+    upload: Upload | None = None
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                raise InvalidInput({"body": "nested multipart is not accepted"})
+            if part.name == "file":
+                if upload is not None:
+                    raise InvalidInput({"file": "send one file per report"})
+                upload = await _stream_file(part, limit, folder)
+            elif part.name in ("text", "lat", "lon"):
+                raw = await part.read_chunk(MAX_TEXT + 1)
+                if len(raw) > MAX_TEXT or not await _drained(part):
+                    raise InvalidInput({part.name: f"must be at most {MAX_TEXT} characters"})
+                fields[part.name] = raw.decode("utf-8", errors="replace")
+            else:
+                raise InvalidInput({part.name[:40]: "is not a known field"})
+    except BaseException:
+        if upload is not None:
+            upload.path.unlink(missing_ok=True)
+        raise
+    return fields, upload
+
+
+async def _drained(part: BodyPartReader) -> bool:
+    return not await part.read_chunk(1)
+
+
+async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload | None:
+    """Write the file to a temporary name, typing it from its first bytes, counting as it
+    comes so one byte over the limit is refused without holding the file in memory."""
+    path = folder / f"incoming-{secrets.token_hex(16)}"
+    digest, size, kind = hashlib.sha256(), 0, None
+    try:
+        with path.open("wb") as out:
+            while chunk := await part.read_chunk(64 * 1024):
+                if kind is None:
+                    kind = sniff(chunk[:SNIFF_BYTES])
+                    if kind is None:
+                        raise ApiError(415, "unsupported_media_type",
+                                       f"the file is not one of: {ALLOWED} (judged from its "
+                                       "content, not its name)", {"file": f"must be {ALLOWED}"})
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if kind is None:
+        path.unlink(missing_ok=True)
+        return None  # an empty file field: a report without a file
+    return Upload(path, kind, size, digest.hexdigest())
+
+
+def _read_fields(fields: dict[str, str]) -> tuple[str, float, float]:
+    check = Checker({"text": fields.get("text", "")})
+    text = check.text("text", required=False, max_len=MAX_TEXT, default="")
+    coordinates: dict[str, Any] = {}
+    for name in ("lat", "lon"):
+        raw = fields.get(name)
+        try:
+            coordinates[name] = float(raw) if raw is not None else None
+        except ValueError:
+            coordinates[name] = raw
+    place = Checker(coordinates)
+    lat = place.number("lat", low=-90, high=90)
+    lon = place.number("lon", low=-180, high=180)
+    check.errors.update(place.errors)
+    check.done()
+    assert lat is not None and lon is not None
+    return text or "", lat, lon
+
+
+@routes.get("/api/v1/alerts/{id}/reports")
+async def report_list(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        alert = await visible_alert(session, principal, request.match_info["id"])
+        found = await reports.reports_of(session, principal, alert)
+    return web.json_response([
+        report_json(r, full=reports.sees_reporter(principal, alert, r)) for r in found])
+
+
+@routes.get("/api/v1/reports/{id}/file")
+async def report_file(request: web.Request) -> web.StreamResponse:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        report, _, full = await readable(session, principal, request.match_info["id"])
+    if report.file_kind is None:
+        raise ApiError(404, "not_found", "this report has no file")
+    # Police and the reporting organisation get the original; everyone else the copy with
+    # the location metadata blanked.
+    path = stored_path(request.app[SETTINGS].data_dir, report, public=not full)
+    kind = MediaKind(report.file_kind)
+    return web.FileResponse(path, headers={
+        "Content-Type": MIME_TYPES[kind],
+        "Content-Disposition": f'attachment; filename="{path.name.replace(".public", "")}"',
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+@routes.post("/api/v1/reports/{id}/share")
+async def report_share(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        report = await reports.share(session, principal, request.match_info["id"],
+                                     request.app[SETTINGS].data_dir, request.app[CLOCK]())
+    return web.json_response(report_json(report, full=True))

@@ -1,0 +1,103 @@
+"""Throttling: failed logins slow and then block an account or address; public rate limits."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.models import Throttle
+
+
+@dataclass(frozen=True)
+class FailureRule:
+    """`free` failures cost nothing; each later one doubles a wait before the next try
+    (slowed); from `limit` on, the key is refused for the whole `cooldown`. Failures older
+    than `forget_after` are forgotten, so one typo a week never adds up to a lockout."""
+
+    free: int
+    limit: int
+    cooldown: timedelta
+    forget_after: timedelta = timedelta(hours=1)
+
+    def wait_after(self, failures: int) -> timedelta:
+        if failures >= self.limit:
+            return self.cooldown
+        if failures <= self.free:
+            return timedelta(0)
+        return min(timedelta(seconds=2 ** (failures - self.free)), self.cooldown)
+
+
+# An account is the target of a password guess wherever it comes from; an address may be a
+# whole office behind one NAT, so it gets more room before it is slowed.
+ACCOUNT = FailureRule(free=3, limit=10, cooldown=timedelta(minutes=15))
+ADDRESS = FailureRule(free=20, limit=100, cooldown=timedelta(minutes=15))
+
+
+def login_keys(email: str, address: str) -> list[tuple[str, FailureRule]]:
+    # Keyed by the address typed, whether or not an account has it, so the answers never
+    # tell an attacker which addresses have accounts.
+    return [(f"account:{email.strip().lower()}"[:400], ACCOUNT), (f"address:{address}", ADDRESS)]
+
+
+async def retry_after(session: AsyncSession, keys: Iterable[tuple[str, FailureRule]],
+                      now: datetime) -> float:
+    """Seconds until any of these keys may try again; 0 when all may try now."""
+    wait = 0.0
+    for key, _ in keys:
+        row = await session.get(Throttle, key)
+        if row is not None and row.blocked_until is not None and row.blocked_until > now:
+            wait = max(wait, (row.blocked_until - now).total_seconds())
+    return wait
+
+
+async def record_failure(session: AsyncSession, keys: Iterable[tuple[str, FailureRule]],
+                         now: datetime) -> None:
+    """Count one failure against each key (the caller commits)."""
+    for key, rule in keys:
+        row = await session.get(Throttle, key) or Throttle(key=key)
+        if row.last_failure_at is not None and now - row.last_failure_at > rule.forget_after:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        wait = rule.wait_after(row.failures)
+        row.blocked_until = now + wait if wait else None
+        session.add(row)
+
+
+async def forget(session: AsyncSession, key: str) -> None:
+    """A successful login clears its account's count (not its address's)."""
+    row = await session.get(Throttle, key)
+    if row is not None:
+        await session.delete(row)
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per key (an address) for public endpoints, held in this process:
+    `burst` requests at once, refilled at `per_minute`."""
+
+    burst: int
+    per_minute: float
+    buckets: dict[str, tuple[float, datetime]] = field(default_factory=dict)
+
+    def take(self, key: str, now: datetime) -> float:
+        """Spend one token; 0 when allowed, else the seconds to wait (for `Retry-After`)."""
+        tokens, since = self.buckets.get(key, (float(self.burst), now))
+        rate = self.per_minute / 60.0
+        tokens = min(float(self.burst), tokens + (now - since).total_seconds() * rate)
+        if tokens >= 1.0:
+            self.buckets[key] = (tokens - 1.0, now)
+            self._prune(now)
+            return 0.0
+        self.buckets[key] = (tokens, now)
+        return math.ceil((1.0 - tokens) / rate)
+
+    def _prune(self, now: datetime) -> None:
+        # Keep memory bounded under a spray of addresses: drop buckets that are full again.
+        if len(self.buckets) > 10_000:
+            full_after = timedelta(seconds=self.burst * 60.0 / self.per_minute)
+            self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < full_after}
