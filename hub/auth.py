@@ -84,11 +84,11 @@ async def check_csrf(request: web.Request) -> None:
         raise Forbidden("the CSRF token is missing or wrong; reload the page and try again")
 
 
-def _is_browser_write(request: web.Request) -> bool:
+def _is_browser_write(request: web.Request, login: Resumed | None) -> bool:
+    """A change sent with a live session cookie (ambient authority), or any page form."""
     if request.method in SAFE_METHODS or "Authorization" in request.headers:
         return False
-    return (request.app[COOKIES].session_cookie in request.cookies
-            or not request.path.startswith("/api/"))
+    return login is not None or not request.path.startswith("/api/")
 
 
 @web.middleware
@@ -107,7 +107,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
                 and origin not in allowed_origins(request)):
             raise Forbidden(f"cross-site request refused: origin {origin}")
         principal, login = await identify(request)
-        if _is_browser_write(request):
+        if _is_browser_write(request, login):
             await check_csrf(request)
         rule.check(principal, login is not None)
         request[PRINCIPAL], request[LOGIN] = principal, login

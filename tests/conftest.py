@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pyotp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -24,6 +26,9 @@ SQUARE = [[-79.3830, 43.6465], [-79.3780, 43.6465], [-79.3780, 43.6495],
           [-79.3830, 43.6495], [-79.3830, 43.6465]]
 INSIDE = {"name": "Bay St tower", "lat": 43.6481, "lon": -79.3805}
 OUTSIDE = {"name": "Yorkville office", "lat": 43.6710, "lon": -79.3920}
+
+
+PASSWORD = "correct horse battery staple"
 
 
 class Clock:
@@ -103,9 +108,91 @@ class Hub:
         org = await self.organisation("Toronto Police Service", "police")
         return await self.token(org, "publisher")
 
+    async def person(self, organisation_id: str, role: str, email: str,
+                     contact_id: str | None = None, password: str = PASSWORD) -> str:
+        """A person with an account, invited by the hub admin; returns their user id."""
+        body = {"organisation_id": organisation_id, "role": role, "email": email}
+        if contact_id:
+            body["contact_id"] = contact_id
+        invitation = await self.call("POST", "/api/v1/invitations", expect=201, json=body)
+        response = await self.client.post("/api/v1/invitations/accept", json={
+            "token": invitation["token"], "name": email.split("@")[0], "password": password})
+        assert response.status == 201, await response.text()
+        return str((await response.json())["id"])
+
     async def publish(self, token: str, expect: int = 201, **overrides: Any) -> Any:
         return await self.call("POST", "/api/v1/alerts", token, expect=expect,
                                json=alert_body(**overrides))
+
+
+@dataclass
+class Browser:
+    """One person's browser: its own cookie jar, sending Origin and the CSRF token as our
+    pages do. Close it with `await browser.close()` (the `browsers` fixture does)."""
+
+    http: aiohttp.ClientSession
+    origin: str
+    clock: Clock
+    csrf: str = ""
+    seed: str = ""  # the authenticator seed, once enrolled
+
+    async def call(self, method: str, path: str, expect: int | None = None, *,
+                   origin: str | None = "", csrf: str | None = "", **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if origin is not None:
+            headers["Origin"] = origin or self.origin
+        if csrf is not None and (csrf or self.csrf):
+            headers["X-CSRF-Token"] = csrf or self.csrf
+        async with self.http.request(method, self.origin + path, headers=headers,
+                                     allow_redirects=False, **kwargs) as response:
+            data = await response.json() if response.content_type == "application/json" \
+                else await response.text()
+            if expect is not None:
+                assert response.status == expect, (response.status, data)
+            if isinstance(data, dict) and "csrf_token" in data:
+                self.csrf = data["csrf_token"]
+            return data
+
+    def code(self, offset_steps: int = 0) -> str:
+        """The authenticator's code at the hub's (fake) time."""
+        totp = pyotp.TOTP(self.seed)
+        return totp.at(self.clock.now.timestamp() + offset_steps * totp.interval)
+
+    async def sign_in(self, email: str, password: str = PASSWORD, expect: int = 201) -> Any:
+        return await self.call("POST", "/api/v1/session", expect,
+                               json={"email": email, "password": password})
+
+    async def enrol(self) -> list[str]:
+        """Set up the authenticator after a password sign-in; returns the recovery codes."""
+        data = await self.call("POST", "/api/v1/session/mfa/enrol", 200)
+        self.seed = data["secret"]
+        done = await self.call("POST", "/api/v1/session/mfa/confirm", 200,
+                               json={"code": self.code()})
+        return list(done["recovery_codes"])
+
+    def cookie(self, name: str) -> str | None:
+        found = [m for m in self.http.cookie_jar if m.key == name]
+        found.sort(key=lambda m: bool(m["domain"]))  # the hub's own cookie last
+        return found[-1].value if found else None
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+@pytest.fixture
+async def browsers(hub: Hub) -> Any:
+    """Make browsers against the test hub; each gets its own cookies."""
+    opened: list[Browser] = []
+
+    def make() -> Browser:
+        origin = str(hub.client.make_url("/")).rstrip("/")
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1, an IP address
+        opened.append(Browser(aiohttp.ClientSession(cookie_jar=jar), origin, hub.clock))
+        return opened[-1]
+
+    yield make
+    for browser in opened:
+        await browser.close()
 
 
 @pytest.fixture
