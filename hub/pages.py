@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import jinja2
 from aiohttp import web
@@ -42,10 +42,11 @@ def failed(request: web.Request, name: str, error: Exception, **context: Any) ->
     return render(request, name, status, error=str(error), **context)
 
 
-def signed_in(request: web.Request, signed: login.SignedIn) -> web.Response:
-    response = web.HTTPSeeOther(NEXT_PAGE[signed.step])
-    issue_cookies(request, response, signed.raw_id)
-    return response
+def signed_in(request: web.Request, signed: login.SignedIn) -> NoReturn:
+    """On to the next step of signing in, with the new session's cookies."""
+    redirect = web.HTTPSeeOther(NEXT_PAGE[signed.step])
+    issue_cookies(request, redirect, signed.raw_id)
+    raise redirect
 
 
 def login_of(request: web.Request) -> Resumed:
@@ -77,7 +78,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                                          request.app[CLOCK](), secret_key(request))
     except (Unauthenticated, Throttled) as error:
         return failed(request, "login", error, email=email)
-    return signed_in(request, signed)
+    signed_in(request, signed)
 
 
 @routes.get("/login/mfa")
@@ -97,7 +98,7 @@ async def mfa_submit(request: web.Request) -> web.StreamResponse:
                                                request.app[CLOCK](), secret_key(request))
     except (Unauthenticated, Forbidden, Throttled) as error:
         return failed(request, "mfa", error)
-    return signed_in(request, signed)
+    signed_in(request, signed)
 
 
 @routes.get("/account/mfa")
@@ -139,9 +140,9 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
 async def logout_submit(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as session:
         await login.sign_out(session, login_of(request), request.app[CLOCK]())
-    response = web.HTTPSeeOther("/login")
-    issue_cookies(request, response, None)
-    return response
+    redirect = web.HTTPSeeOther("/login")
+    issue_cookies(request, redirect, None)
+    raise redirect
 
 
 @routes.get("/invite/{token}")

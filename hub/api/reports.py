@@ -35,9 +35,12 @@ async def report_create(request: web.Request) -> web.Response:
     # Refused from the headers alone, before a byte of a too-large body is read.
     if request.content_length is not None and request.content_length > limit + FIELDS_ALLOWANCE:
         raise too_large(limit)
-    if request.content_type != "multipart/form-data":
+    if request.content_type == "application/x-www-form-urlencoded":  # a report with no file
+        fields, upload = {k: str(v) for k, v in (await request.post()).items()}, None
+    elif request.content_type == "multipart/form-data":
+        fields, upload = await _read_form(request, limit, uploads_dir(settings.data_dir))
+    else:
         raise InvalidInput({"body": "must be multipart/form-data with text, lat, lon, file"})
-    fields, upload = await _read_form(request, limit, uploads_dir(settings.data_dir))
     try:
         text, lat, lon = _read_fields(fields)
         async with request.app[SESSIONS]() as session:
@@ -111,6 +114,8 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
 
 def _read_fields(fields: dict[str, str]) -> tuple[str, float, float]:
     check = Checker({"text": fields.get("text", "")})
+    for name in fields.keys() - {"text", "lat", "lon"}:
+        check.fail(name[:40], "is not a known field")
     text = check.text("text", required=False, max_len=MAX_TEXT, default="")
     coordinates: dict[str, Any] = {}
     for name in ("lat", "lon"):

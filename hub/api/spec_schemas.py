@@ -1,0 +1,325 @@
+"""The OpenAPI document's component schemas: every body the API takes and every answer."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from hub.alerts import LANGUAGE_TAG, MAX_ACK_WITHIN_S, Category, Certainty, Severity, Urgency
+from hub.geo import MAX_RADIUS_M, MAX_VERTICES
+from hub.login import Step
+from hub.media import MediaKind
+from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
+from hub.tlp import Tlp
+from partners.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD, RECOVERY_CODES
+from partners.enrolment import MAX_SITES
+from partners.models import OrgKind, Role, Tier
+
+Schema = dict[str, Any]
+# Mirrors of limits in hub.api.reports and hub.api.accounts, which tests/hub/test_openapi.py
+# pins to the code (the sign-in password limit by a request one character over it).
+REPORT_MAX_TEXT = 10_000
+SIGN_IN_MAX_PASSWORD = 1024
+# Every enumeration the API speaks, published under its class name so it cannot drift.
+ENUMS: tuple[type[enum.StrEnum], ...] = (
+    Category, Severity, Urgency, Certainty, Tlp, OrgKind, Tier, Role,
+    AlertStatus, MsgType, AckStatus, DeliveryStatus, MediaKind,
+)
+DATE_TIME: Schema = {"type": "string", "format": "date-time"}
+ID: Schema = {"type": "string", "maxLength": 32}
+LAT: Schema = {"type": "number", "minimum": -90, "maximum": 90}
+LON: Schema = {"type": "number", "minimum": -180, "maximum": 180}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def text(max_len: int = 200, min_len: int = 0, **extra: Any) -> Schema:
+    schema: Schema = {"type": "string", "maxLength": max_len, **extra}
+    return {**schema, "minLength": min_len} if min_len else schema
+
+
+def obj(properties: dict[str, Schema], required: tuple[str, ...] = (),
+        **extra: Any) -> Schema:
+    """A closed object: the API refuses unknown fields and sends none it does not document."""
+    schema: Schema = {"type": "object", "properties": properties,
+                      "additionalProperties": False, **extra}
+    return {**schema, "required": list(required)} if required else schema
+
+
+def closed(properties: dict[str, Schema], **extra: Any) -> Schema:
+    """A closed object whose every property is always present (the shape of an answer)."""
+    return obj(properties, tuple(properties), **extra)
+
+
+def enum_schema(kind: type[enum.StrEnum], **extra: Any) -> Schema:
+    return {"type": "string", "enum": [member.value for member in kind], **extra}
+
+
+def error_schemas() -> dict[str, Schema]:
+    return {"Error": closed({
+        "error": {"type": "string", "description": "machine code, e.g. `invalid`, "
+                  "`unauthenticated`, `forbidden`, `not_found`, `token_in_url`, `cancelled`, "
+                  "`not_published`, `not_pending`, `too_large`, `unsupported_media_type`, "
+                  "`too_many_requests`"},
+        "detail": {"type": "string", "description": "a human sentence"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "offending field path -> what is wrong with it"},
+    })}
+
+
+def area_schemas() -> dict[str, Schema]:
+    position = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"},
+                "prefixItems": [LON, LAT],
+                "description": "[lon, lat] as GeoJSON says; an altitude is ignored"}
+    ring = {"type": "array", "items": position, "minItems": 4, "maxItems": MAX_VERTICES + 1,
+            "description": "a closed linear ring: the last position equals the first"}
+    polygon = {"type": "array", "items": ring, "minItems": 1}
+    circle = {"lat": LAT, "lon": LON,
+              "radius_m": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_M}}
+    return {
+        "Polygon": {"type": "object", "required": ["type", "coordinates"],
+                    "properties": {"type": {"const": "Polygon"}, "coordinates": polygon}},
+        "MultiPolygon": {"type": "object", "required": ["type", "coordinates"],
+                         "properties": {"type": {"const": "MultiPolygon"},
+                                        "coordinates": {"type": "array", "items": polygon,
+                                                        "minItems": 1}}},
+        "Circle": {"type": "object", "required": ["circle"],
+                   "properties": {"circle": {"type": "object", "properties": circle,
+                                             "required": list(circle)}}},
+        "Area": {"oneOf": [ref("Polygon"), ref("MultiPolygon"), ref("Circle")],
+                 "description": f"at most {MAX_VERTICES} vertices; rings must not "
+                                "self-intersect"},
+    }
+
+
+def organisation_schemas() -> dict[str, Schema]:
+    site = {"name": text(min_len=1), "lat": LAT, "lon": LON}
+    return {
+        "SiteCreate": obj(site, ("name", "lat", "lon")),
+        "Site": closed({"id": ID, **site}),
+        "OrganisationCreate": obj(
+            {"name": text(min_len=1), "kind": ref("OrgKind"),
+             "sites": {"type": "array", "items": ref("SiteCreate"), "maxItems": MAX_SITES,
+                       "default": []}},
+            ("name", "kind"), description="Organisation names are unique."),
+        "Organisation": closed({"id": ID, "name": {"type": "string"}, "kind": ref("OrgKind"),
+                                "sites": {"type": "array", "items": ref("Site")}}),
+    }
+
+
+def contact_token_schemas() -> dict[str, Schema]:
+    return {
+        "ContactCreate": obj(
+            {"name": text(min_len=1), "email": text(320, format="email"),
+             "chat_url": text(2000, description="an apprise URL, e.g. json://host/path"),
+             "tier": {**ref("Tier"), "default": Tier.PRIMARY.value}},
+            ("name",), anyOf=[{"required": ["email"]}, {"required": ["chat_url"]}],
+            description="A contact needs an email or a chat_url (or both)."),
+        "Contact": closed({"id": ID, "organisation_id": ID, "name": {"type": "string"},
+                           "email": {"type": ["string", "null"]},
+                           "chat_url": {"type": ["string", "null"]}, "tier": ref("Tier")}),
+        "TokenCreate": obj({"organisation_id": text(32, 1), "role": ref("Role"),
+                            "contact_id": text(32), "label": text(200)},
+                           ("organisation_id", "role")),
+        "TokenIssued": closed({"id": ID, "token": {"type": "string",
+                                                   "description": "shown this once only"},
+                               "role": ref("Role"), "organisation_id": ID,
+                               "contact_id": nullable(ID)}),
+        "TokenRevoked": closed({"id": ID, "revoked_at": {
+            **DATE_TIME, "description": "when it was first revoked; revoking again keeps it"}}),
+    }
+
+
+def alert_create_schema() -> Schema:
+    return obj({
+        "headline": text(min_len=1), "event": text(min_len=1),
+        "category": {**ref("Category"), "default": Category.SECURITY.value},
+        "severity": ref("Severity"), "urgency": ref("Urgency"),
+        "certainty": ref("Certainty"), "tlp": ref("Tlp"),
+        "description": text(20_000), "instruction": text(10_000),
+        "area": ref("Area"),
+        "expires": nullable({**DATE_TIME, "description": "with a UTC offset; in the future, "
+                             "at most a year away"}),
+        "ack_within_s": {"type": ["integer", "null"], "minimum": 1,
+                         "maximum": MAX_ACK_WITHIN_S},
+        "language": text(35, pattern=LANGUAGE_TAG.pattern, default="en-CA"),
+    }, ("headline", "event", "severity", "urgency", "certainty", "tlp", "area"))
+
+
+def alert_schemas() -> dict[str, Schema]:
+    cap = {name: ref(name.title()) for name in ("category", "severity", "urgency", "certainty")}
+    targets = closed({name: COUNT for name in ("organisations", "contacts", "residents")},
+                     description="whom it reached; for a pending alert, whom it would reach")
+    seq = {"type": ["integer", "null"], "description": "null until the alert is published"}
+    return {
+        "AlertCreate": alert_create_schema(),
+        "AlertUpdate": {**alert_create_schema(), "required": [],
+                        "description": "only the fields to change; the rest are kept from "
+                        "the newest message of the alert. The TLP label may only stay or "
+                        "become stricter."},
+        "AlertCancel": obj({"note": {**text(10_000), "description": "shown as the "
+                                     "cancellation's description, e.g. the all-clear"}}),
+        "AlertReject": obj({"note": {**text(2000), "description": "why; kept in the audit "
+                                     "trail"}}),
+        "AlertRevised": closed({
+            "id": ID, "seq": {"type": ["integer", "null"]}, "status": ref("AlertStatus"),
+            "msg_type": ref("MsgType"), "references": ID, "targets": targets}),
+        "AlertCreated": closed({"id": ID, "seq": seq, "status": ref("AlertStatus"),
+                                "targets": targets}),
+        "Alert": closed({
+            "id": ID, "seq": seq, "status": ref("AlertStatus"),
+            "msg_type": ref("MsgType"), "references": nullable(ID),
+            "sender_organisation_id": nullable(ID), "headline": {"type": "string"},
+            "event": {"type": "string"}, **cap,
+            "tlp": ref("Tlp"), "description": {"type": "string"},
+            "instruction": {"type": "string"}, "language": {"type": "string"},
+            "area": ref("Area"), "expires": nullable(DATE_TIME),
+            "ack_within_s": {"type": ["integer", "null"]}, "sent": nullable(DATE_TIME),
+            "created": DATE_TIME}),
+    }
+
+
+def ack_delivery_schemas() -> dict[str, Schema]:
+    return {
+        "AckCreate": obj({"status": ref("AckStatus"), "note": text(2000)}, ("status",)),
+        "Ack": closed({"id": ID, "alert_id": ID, "organisation_id": ID,
+                       "responder": {"type": "string",
+                                     "description": "`contact:<id>` or `token:<id>`"},
+                       "status": ref("AckStatus"), "note": {"type": "string"},
+                       "via": {"type": "string", "description": "`api` or `feed`"},
+                       "created": DATE_TIME, "updated": DATE_TIME}),
+        "Delivery": closed({"id": ID, "organisation_id": ID,
+                            "recipient": {"type": "string", "description": "masked address"},
+                            "channel": {"type": "string", "description": "e.g. feed, email, "
+                                        "chat"},
+                            "status": ref("DeliveryStatus"),
+                            "attempts": COUNT,
+                            "reason": {"enum": ["publish", "escalation"],
+                                       "description": "why the delivery was made: at publish, "
+                                       "or escalating to the secondary tier after a missed "
+                                       "ack deadline"},
+                            "last_error": {"type": ["string", "null"]},
+                            "delivered_at": nullable(DATE_TIME)}),
+        "Health": closed({"status": {"enum": ["ok", "unavailable"]},
+                          "database": {"type": "string"}}),
+    }
+
+
+def report_create_schema() -> Schema:
+    number = "a decimal number, as text: {}"
+    return obj({
+        "text": text(REPORT_MAX_TEXT, description=f"at most {REPORT_MAX_TEXT} bytes as sent"),
+        "lat": text(REPORT_MAX_TEXT, description=number.format("-90 to 90")),
+        "lon": text(REPORT_MAX_TEXT, description=number.format("-180 to 180")),
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": "one photo or video, at most `VIGIL_UPLOAD_MAX_BYTES` (25 MiB "
+                 "by default; 413 beyond it). Its type is judged from its first bytes, not "
+                 "its name or Content-Type: JPEG, PNG, WebP, HEIC or MP4, else 415. An empty "
+                 "file part means no file."},
+    }, ("lat", "lon"), description="Any other part is refused (422).")
+
+
+def report_schemas() -> dict[str, Schema]:
+    everyone = {
+        "id": ID, "alert_id": ID, "text": {"type": "string"}, "lat": LAT, "lon": LON,
+        "file": nullable(ref("ReportFile")),
+        "shared": {"type": "boolean", "description": "the sending police service shared it "
+                   "with every organisation the alert reached"},
+        "created": DATE_TIME}
+    return {
+        "ReportCreate": report_create_schema(),
+        "ReportFile": closed({"kind": ref("MediaKind"), "size": COUNT,
+                              "url": {"type": "string", "description": "where to GET the file"}}),
+        "Report": obj({
+            **everyone, "organisation_id": ID,
+            "reporter": {"type": "string", "description": "`user:<id>`, `contact:<id>` or "
+                         "`token:<id>`"}},
+            tuple(everyone), description="`organisation_id` and `reporter` (who sent it) are "
+            "present only for the reporting organisation, hub admins and the sending "
+            "service's admins, publishers and approvers; other organisations see a shared "
+            "report without them."),
+    }
+
+
+def user_properties() -> dict[str, Schema]:
+    return {"id": ID, "email": {"type": "string"}, "name": {"type": "string"},
+            "organisation_id": ID, "role": ref("Role"), "contact_id": nullable(ID),
+            "mfa": {"type": "boolean", "description": "an authenticator is set up"},
+            "disabled": {"type": "boolean"}, "last_login_at": nullable(DATE_TIME)}
+
+
+def user_schemas() -> dict[str, Schema]:
+    return {
+        "User": closed(user_properties()),
+        "UserChanged": closed({**user_properties(), "sessions_ended": {
+            **COUNT, "description": "browser sessions of the person ended by this change"}}),
+        "InvitationCreate": obj(
+            {"organisation_id": text(32, 1),
+             "email": text(320, 1, format="email", pattern=EMAIL.pattern),
+             "role": ref("Role"), "contact_id": text(32)},
+            ("organisation_id", "email", "role"),
+            description="The address must not have an account yet; a contact_id must be a "
+                        "contact of the organisation."),
+        "Invitation": closed({
+            "id": ID, "email": {"type": "string"}, "role": ref("Role"), "organisation_id": ID,
+            "token": {"type": "string", "description": "the one-time secret, shown this once"},
+            "accept_url": {"type": "string", "format": "uri",
+                           "description": "`VIGIL_PUBLIC_URL` + `/invite/<token>`"},
+            "expires_at": DATE_TIME}),
+        "InvitationAccept": obj(
+            {"token": text(100, 1), "name": text(200, 1),
+             "password": {"type": "string", "minLength": MIN_PASSWORD,
+                          "maxLength": MAX_PASSWORD}},
+            ("token", "name", "password")),
+    }
+
+
+def session_schemas() -> dict[str, Schema]:
+    signed = {"step": ref("SignInStep"), "user": ref("User"),
+              "csrf_token": {"type": "string", "description": "send it as the `X-CSRF-Token` "
+                             "header with every change made with the session cookie"}}
+    return {
+        "SignInStep": enum_schema(Step, description="`done`: signed in; `code`: the "
+                                  "authenticator code is next (`POST /api/v1/session/mfa`); "
+                                  "`enrol`: this role must set up an authenticator first"),
+        "SessionCreate": obj(
+            {"email": text(320, 1),
+             "password": {"type": "string", "minLength": 1,
+                          "maxLength": SIGN_IN_MAX_PASSWORD},
+             "code": text(16, description="the authenticator code, to sign in in one step")},
+            ("email", "password")),
+        "SignedIn": closed(signed),
+        "Session": closed({**signed, "idle_timeout_s": {
+            "type": "number", "exclusiveMinimum": 0,
+            "description": "the session ends after this long without a request"}}),
+        "SignedOut": closed({"step": {"const": "signed_out"}}),
+        "SecondFactor": obj(
+            {"code": text(16), "recovery_code": text(40)},
+            anyOf=[{"required": ["code"]}, {"required": ["recovery_code"]}],
+            description="The authenticator code or a recovery code (which wins when both are "
+                        "given); a recovery code works once."),
+        "MfaEnrolment": closed({
+            "secret": {"type": "string", "description": "the new TOTP seed, base32"},
+            "otpauth_uri": {"type": "string"},
+            "qr_svg": {"type": "string", "description": "the otpauth URI as a QR code, an SVG "
+                       "`data:` URI"}}),
+        "MfaConfirm": obj({"code": text(16, 1)}, ("code",)),
+        "MfaConfirmed": closed({**signed, "recovery_codes": {
+            "type": "array", "items": {"type": "string"}, "minItems": RECOVERY_CODES,
+            "maxItems": RECOVERY_CODES,
+            "description": "shown this once; each works once instead of a code"}}),
+    }
+
+
+def schemas() -> dict[str, Schema]:
+    return {**{kind.__name__: enum_schema(kind) for kind in ENUMS}, **error_schemas(),
+            **area_schemas(), **organisation_schemas(), **contact_token_schemas(),
+            **alert_schemas(), **ack_delivery_schemas(), **report_schemas(),
+            **user_schemas(), **session_schemas()}
