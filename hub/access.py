@@ -9,8 +9,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import Alert, Delivery
+from partners import residents
 from partners.credentials import find_token
-from partners.models import Organisation, OrgKind, Role, User
+from partners.models import (
+    STAFF_ROLES,
+    Organisation,
+    OrgKind,
+    Role,
+    SubscriptionStatus,
+    User,
+)
 
 
 class Unauthenticated(Exception):
@@ -56,7 +64,12 @@ class Principal:
 
 
 async def authenticate(session: AsyncSession, secret: str) -> Principal:
-    """The principal of an API token."""
+    """The principal of an API token, or of a resident's confirmed subscription link."""
+    if secret.startswith(residents.TOKEN_PREFIX):
+        subscription = await residents.by_secret(session, secret)
+        if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
+            raise Unauthenticated("the subscription link is not valid")
+        return Principal(f"resident:{subscription.id}", Role.RESIDENT, None, None, False)
     token = await find_token(session, secret)
     if token is None:
         raise Unauthenticated("the token is not valid")
@@ -164,7 +177,8 @@ class Rule:
 
 
 PUBLIC = Rule(public=True)
-SIGNED_IN = Rule()
+# Staff of the hub's organisations; a resident's subscription link opens only its own page.
+SIGNED_IN = Rule(roles=STAFF_ROLES)
 MFA_STEP = Rule(mfa_step=True)
 
 
@@ -221,4 +235,8 @@ POLICY: dict[str, Rule] = {
     "invite_page": PUBLIC,
     "invite_submit": PUBLIC,
     "account_page": SIGNED_IN,
+    "subscription_create": PUBLIC,
+    "subscription_confirm": PUBLIC,
+    "subscription_show": roles(Role.RESIDENT),
+    "subscription_cancel": roles(Role.RESIDENT),
 }

@@ -13,7 +13,17 @@ from channels.base import Channel
 from channels.chat import ChatChannel
 from channels.email import EmailChannel
 from hub import db, pages
-from hub.api import accounts, alerts, feed, health, organisations, reports, spec, tokens
+from hub.api import (
+    accounts,
+    alerts,
+    feed,
+    health,
+    organisations,
+    reports,
+    spec,
+    subscriptions,
+    tokens,
+)
 from hub.auth import guard, security_headers
 from hub.bus import create_bus
 from hub.dispatch import Dispatcher, Timing
@@ -25,12 +35,14 @@ from hub.http import (
     COOKIES,
     FEED,
     LIMITS,
+    NOTICES,
     SESSIONS,
     SETTINGS,
     Clock,
     errors_as_json,
 )
 from hub.messages import Renderer
+from hub.notices import Notices
 from hub.sessions import CookiePolicy
 from hub.settings import Settings
 from hub.throttle import RateLimit
@@ -54,8 +66,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
                                 timedelta(seconds=settings.session_max_s))
     app[LIMITS] = public_rate_limits()
     app.on_response_prepare.append(security_headers)
-    for module in (organisations, tokens, accounts, alerts, reports, feed, health, spec, pages):
+    for module in (organisations, tokens, accounts, alerts, reports, subscriptions, feed,
+                   health, spec, pages):
         app.router.add_routes(module.routes)
+    app.cleanup_ctx.append(_notices)
     app.cleanup_ctx.append(_database(migrate))
     app.cleanup_ctx.append(_bus)
     app.cleanup_ctx.append(_live_feed)
@@ -67,7 +81,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
 def public_rate_limits() -> dict[str, RateLimit]:
     """Per-address budgets for the endpoints anyone may call without a credential."""
     return {"login": RateLimit(burst=20, per_minute=10),
-            "invitation": RateLimit(burst=10, per_minute=5)}
+            "invitation": RateLimit(burst=10, per_minute=5),
+            "signup": RateLimit(burst=5, per_minute=2)}
 
 
 def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -84,6 +99,13 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
         await engine.dispose()
 
     return database
+
+
+async def _notices(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[NOTICES] = Notices(settings.smtp_url, settings.mail_from, settings.public_url)
+    yield
+    await app[NOTICES].close()
 
 
 async def _bus(app: web.Application) -> AsyncIterator[None]:

@@ -14,6 +14,7 @@ from hub.access import Conflict, Forbidden, NotFound, Principal, Unauthenticated
 from hub.bus import LocalBus
 from hub.db import Sessions
 from hub.feed import FeedHub
+from hub.notices import Notices
 from hub.sessions import CookiePolicy, Resumed
 from hub.settings import Settings
 from hub.throttle import RateLimit
@@ -30,6 +31,7 @@ FEED = web.AppKey("feed", FeedHub)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 COOKIES = web.AppKey("cookies", CookiePolicy)
 LIMITS: web.AppKey[dict[str, RateLimit]] = web.AppKey("limits")
+NOTICES = web.AppKey("notices", Notices)
 # Set by the guard on every request it lets through.
 PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
 LOGIN: web.RequestKey[Resumed | None] = web.RequestKey("login")

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from partners.models import Contact, Invitation, RecoveryCode, Role, User
+from partners.models import STAFF_ROLES, Contact, Invitation, RecoveryCode, Role, User
 from partners.validation import Checker, InvalidInput
 
 INVITATION_TTL = timedelta(days=7)
@@ -86,7 +86,7 @@ def read_invitation(body: object) -> InvitationDraft:
     check.only({"organisation_id", "email", "role", "contact_id"})
     organisation_id = check.text("organisation_id", max_len=32)
     email = read_email(check)
-    role = check.choice("role", Role)
+    role = check.choice("role", Role, among=STAFF_ROLES)
     contact_id = check.text("contact_id", required=False, max_len=32)
     check.done()
     assert organisation_id and email and role

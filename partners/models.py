@@ -55,6 +55,12 @@ class Role(enum.StrEnum):
     PUBLISHER = "publisher"
     APPROVER = "approver"
     PARTNER = "partner"
+    # A member of the public holding the link of a confirmed subscription; never a token's
+    # or an account's role.
+    RESIDENT = "resident"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.PUBLISHER, Role.APPROVER, Role.PARTNER})
 
 
 class Organisation(SQLModel, table=True):
@@ -145,3 +151,25 @@ class Invitation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     expires_at: datetime = Field(sa_type=UtcDateTime)
     accepted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SubscriptionStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the resident to follow the confirmation link
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+class Subscription(SQLModel, table=True):
+    """A resident's wish to hear public alerts around one point; no account needed."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    email: str = Field(max_length=320, index=True)
+    lat: float
+    lon: float
+    radius_m: int
+    # The secret of the resident's links (confirm, manage, unsubscribe), kept only hashed.
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    status: str = Field(default=SubscriptionStatus.PENDING, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -58,18 +58,20 @@ class Checker:
         return value
 
     def choice(self, name: str, kind: type[E], *, required: bool = True,
-               default: E | None = None) -> E | None:
+               default: E | None = None, among: Iterable[E] | None = None) -> E | None:
+        """One member of the enum (or of `among`, a subset of it)."""
         value = self.body.get(name)
         if value is None:
             if required:
                 self.fail(name, "is required")
             return default
-        try:
-            return kind(value)
-        except ValueError:
-            allowed = ", ".join(str(member.value) for member in kind)
-            self.fail(name, f"must be one of: {allowed}")
-            return default
+        members = list(kind) if among is None else list(among)
+        for member in members:
+            if member.value == value:
+                return member
+        allowed = ", ".join(str(member.value) for member in members)
+        self.fail(name, f"must be one of: {allowed}")
+        return default
 
     def number(self, name: str, *, low: float, high: float) -> float | None:
         value = self.body.get(name)

@@ -8,7 +8,7 @@ from hub import audit
 from hub.access import Forbidden, NotFound
 from hub.http import CLOCK, SESSIONS, created, principal_of, read_json
 from partners.credentials import issue_token
-from partners.models import ApiToken, Contact, Organisation, Role
+from partners.models import STAFF_ROLES, ApiToken, Contact, Organisation, Role
 from partners.validation import Checker, InvalidInput
 
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ async def token_create(request: web.Request) -> web.Response:
     check = Checker(await read_json(request))
     check.only({"organisation_id", "role", "contact_id", "label"})
     organisation_id = check.text("organisation_id", max_len=32)
-    role = check.choice("role", Role)
+    role = check.choice("role", Role, among=STAFF_ROLES)
     contact_id = check.text("contact_id", required=False, max_len=32)
     label = check.text("label", required=False, max_len=200, default="")
     check.done()

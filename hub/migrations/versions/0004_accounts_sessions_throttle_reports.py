@@ -1,4 +1,4 @@
-"""Accounts, sessions, login throttling, field reports and second-person approval.
+"""Accounts, sessions, login throttling, field reports, approval, resident subscriptions.
 
 Revision ID: 0004
 Revises: 0003
@@ -121,6 +121,23 @@ def upgrade() -> None:
     with op.batch_alter_table('user_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_session_user_id'), ['user_id'], unique=False)
 
+    op.create_table('subscription',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=False),
+    sa.Column('lon', sa.Float(), nullable=False),
+    sa.Column('radius_m', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_at', partners.models.UtcDateTime(), nullable=False),
+    sa.Column('confirmed_at', partners.models.UtcDateTime(), nullable=True),
+    sa.Column('cancelled_at', partners.models.UtcDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('subscription', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_subscription_email'), ['email'], unique=False)
+
     with op.batch_alter_table('alert', schema=None) as batch_op:
         batch_op.add_column(sa.Column('approved_by',
                                       sqlmodel.sql.sqltypes.AutoString(length=64),
@@ -157,4 +174,8 @@ def downgrade() -> None:
 
     op.drop_table('invitation')
     op.drop_table('throttle')
+    with op.batch_alter_table('subscription', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_subscription_email'))
+
+    op.drop_table('subscription')
 

@@ -1,0 +1,63 @@
+"""Resident subscriptions: a point, a radius and an email address, confirmed by a link."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from partners.accounts import read_email, secret_hash
+from partners.models import Subscription, SubscriptionStatus
+from partners.validation import Checker
+
+TOKEN_PREFIX = "vgs_"
+MIN_RADIUS_M, MAX_RADIUS_M = 100, 10_000
+CONFIRM_WITHIN = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class SubscriptionDraft:
+    email: str
+    lat: float
+    lon: float
+    radius_m: int
+
+
+def read_subscription(body: object) -> SubscriptionDraft:
+    check = Checker(body)
+    check.only({"email", "lat", "lon", "radius_m"})
+    email = read_email(check)
+    lat = check.number("lat", low=-90, high=90)
+    lon = check.number("lon", low=-180, high=180)
+    radius = check.integer("radius_m", low=MIN_RADIUS_M, high=MAX_RADIUS_M, required=True)
+    check.done()
+    assert email and lat is not None and lon is not None and radius is not None
+    return SubscriptionDraft(email, lat, lon, radius)
+
+
+async def subscribe(session: AsyncSession, draft: SubscriptionDraft,
+                    now: datetime) -> tuple[Subscription, str]:
+    """A pending subscription (the caller commits) and the secret of its links."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = Subscription(email=draft.email, lat=draft.lat, lon=draft.lon,
+                       radius_m=draft.radius_m, token_hash=secret_hash(secret), created_at=now)
+    session.add(row)
+    return row, secret
+
+
+async def by_secret(session: AsyncSession, secret: str) -> Subscription | None:
+    """The subscription a link's secret opens, unless it was cancelled."""
+    result = await session.exec(select(Subscription).where(
+        Subscription.token_hash == secret_hash(secret)))
+    row = result.first()
+    if row is None or row.status == SubscriptionStatus.CANCELLED:
+        return None
+    return row
+
+
+def confirmable(row: Subscription, now: datetime) -> bool:
+    """A pending subscription must be confirmed soon, or its link stops working."""
+    return row.status == SubscriptionStatus.ACTIVE or now - row.created_at <= CONFIRM_WITHIN
