@@ -161,12 +161,18 @@ class Rule:
     check only object-level rights (which alert, which organisation)."""
 
     public: bool = False  # no credential needed
-    roles: frozenset[Role] = frozenset()  # empty: any signed-in principal
+    roles: frozenset[Role] = frozenset()  # empty: any principal
     hub_admin: bool = False
-    mfa_step: bool = False  # also a browser that gave its password but not yet its second factor
+    browser: bool = False  # needs a browser session; one still before its second factor will do
 
-    def check(self, principal: Principal | None, mid_login: bool) -> None:
-        if self.public or (self.mfa_step and mid_login):
+    def check(self, principal: Principal | None, has_session: bool) -> None:
+        if self.public:
+            return
+        if self.browser and not has_session:
+            if principal is not None:
+                raise Forbidden("this needs a signed-in browser session, not an API token")
+            raise Unauthenticated("sign in first")
+        if self.browser and not self.roles:
             return
         if principal is None:
             raise Unauthenticated("sign in, or send 'Authorization: Bearer <token>'")
@@ -179,7 +185,8 @@ class Rule:
 PUBLIC = Rule(public=True)
 # Staff of the hub's organisations; a resident's subscription link opens only its own page.
 SIGNED_IN = Rule(roles=STAFF_ROLES)
-MFA_STEP = Rule(mfa_step=True)
+MFA_STEP = Rule(browser=True)
+ACCOUNT = Rule(browser=True, roles=STAFF_ROLES)
 
 
 def roles(*allowed: Role) -> Rule:
@@ -234,7 +241,7 @@ POLICY: dict[str, Rule] = {
     "logout_submit": MFA_STEP,
     "invite_page": PUBLIC,
     "invite_submit": PUBLIC,
-    "account_page": SIGNED_IN,
+    "account_page": ACCOUNT,
     "subscription_create": PUBLIC,
     "subscription_confirm": PUBLIC,
     "subscription_show": roles(Role.RESIDENT),

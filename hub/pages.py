@@ -51,8 +51,8 @@ def signed_in(request: web.Request, signed: login.SignedIn) -> NoReturn:
 
 def login_of(request: web.Request) -> Resumed:
     found = request.get(LOGIN)
-    if found is None:
-        raise web.HTTPSeeOther("/login")
+    if found is None:  # the guard lets no request without a session this far
+        raise Forbidden("this needs a signed-in browser session")
     return found
 
 

@@ -12,6 +12,7 @@ from hub.acks import read_ack, record_ack
 from hub.auth import allowed_origins
 from hub.feed import Desk
 from hub.http import CLOCK, FEED, LOGIN, PRINCIPAL, SESSIONS, SETTINGS, error_response
+from partners.models import STAFF_ROLES
 from partners.validation import InvalidInput
 
 routes = web.RouteTableDef()
@@ -38,6 +39,8 @@ async def feed_connect(request: web.Request) -> web.StreamResponse:
     if request.get(LOGIN) is not None and origin is None:
         # A cookie rides along on any cross-site WebSocket; only our own pages may use it.
         return error_response(403, "bad_origin", "a browser session must send its Origin")
+    if principal is not None and principal.role not in STAFF_ROLES:
+        return error_response(403, "forbidden", "the live feed is for partner and police staff")
     ws = web.WebSocketResponse(heartbeat=request.app[SETTINGS].feed_heartbeat_s,
                                max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)
@@ -58,7 +61,10 @@ async def _first_message_auth(request: web.Request,
                 data.get("token"), str):
             raise Unauthenticated('the first message must be {"type": "auth", "token": "..."}')
         async with request.app[SESSIONS]() as session:
-            return await authenticate(session, data["token"])
+            principal = await authenticate(session, data["token"])
+        if principal.role not in STAFF_ROLES:
+            raise Unauthenticated("the live feed is for partner and police staff")
+        return principal
     except (TimeoutError, ValueError, Unauthenticated) as error:
         detail = str(error) if isinstance(error, Unauthenticated) else "authenticate first"
         await ws.send_json({"type": "error", "error": "unauthenticated", "detail": detail})

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from hub.http import SESSIONS
 from hub.models import AuditEvent
-from tests.conftest import INSIDE, PASSWORD, Browser, Hub, alert_body
+from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Browser, Hub, alert_body
 
 
 async def signed_in_partner(hub: Hub, browsers: Callable[[], Browser]) -> tuple[Browser, str]:
@@ -76,7 +76,9 @@ async def test_the_login_form_needs_its_csrf_token(hub: Hub,
 
 async def test_a_page_that_needs_a_session_sends_a_stranger_to_sign_in(hub: Hub) -> None:
     response = await hub.client.get("/account", allow_redirects=False)
-    assert response.status == 303 and response.headers["Location"] == "/login"
+    assert response.status == 401 and 'url=/login' in await response.text()
+    with_token = await hub.client.get("/account", headers=hub.auth(ADMIN_TOKEN))
+    assert with_token.status == 403  # pages are for people, not API tokens
 
 
 async def test_security_headers_on_pages_api_answers_and_errors(hub: Hub) -> None:
