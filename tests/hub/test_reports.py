@@ -28,6 +28,11 @@ def photo_with_location() -> bytes:
     return out.getvalue()
 
 
+def executable_bytes() -> bytes:
+    """The start of a real program: what a renamed executable would send."""
+    return Path("/bin/sh").resolve().read_bytes()[:4096]
+
+
 def location_in(data: bytes) -> dict[int, Any]:
     return dict(Image.open(io.BytesIO(data)).getexif().get_ifd(0x8825))
 
@@ -109,7 +114,7 @@ async def test_a_photo_report_keeps_its_location_for_police_only(hub: Hub) -> No
 async def test_a_renamed_executable_is_refused_and_nothing_is_kept(hub: Hub,
                                                                    tmp_path: Path) -> None:
     s = await scene(hub)
-    executable = Path("/bin/sh").resolve().read_bytes()[:4096]
+    executable = executable_bytes()
     answer = await post_report(hub, s["a"], s["alert"], 415,
                                form(file=executable, filename="holiday.jpg"))
     assert "file" in answer["fields"]
