@@ -16,6 +16,7 @@ from hub import audit, db, demo
 from hub.app import create_app, run_worker
 from hub.http import SESSIONS, SETTINGS
 from hub.settings import Settings
+from hub.welcome import welcome
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -101,7 +102,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
     async def seed(app: web.Application) -> None:
         credentials = await demo.seed(app[SESSIONS])
-        print(demo.welcome(app[SETTINGS].public_url, credentials), flush=True)
+        print(welcome(app[SETTINGS].public_url, credentials), flush=True)
 
     app.on_startup.append(seed)
     web.run_app(app, host=args.host, port=args.port, print=_started)

@@ -1,24 +1,24 @@
-"""The demo data set: downtown Toronto partners, fresh demo tokens, and the welcome text."""
+"""The demo data set: downtown Toronto partners, and fresh demo tokens and logins."""
 
 from __future__ import annotations
 
 import copy
-import json
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub import audit
+from hub import audit, sessions
 from hub.db import Sessions
+from partners.accounts import hash_password, user_by_email
 from partners.credentials import issue_token
 from partners.enrolment import OrganisationDraft, SiteDraft, create_organisation, read_contact
-from partners.models import ApiToken, Organisation, OrgKind, Role, Tier, utcnow
+from partners.models import ApiToken, Organisation, OrgKind, Role, Tier, User, utcnow
 
 ACTOR = "demo"
 TOKEN_LABEL = "demo:"  # every demo token's label starts with this; each run revokes the last
@@ -185,6 +185,12 @@ SAMPLE_ALERT: dict[str, Any] = {
 }
 SAMPLE_LIFETIME_HOURS = 12  # long enough to try the walk-through any time the same day
 SAMPLE_DESK = "Royal Bank Plaza"  # the desk the welcome walk-through watches and acks with
+# People who sign in to the pages; publishers, approvers and admins set up an authenticator
+# the first time.
+PEOPLE = (("admin@tps.demo", Role.ADMIN, "Toronto Police Service"),
+          ("publisher@tps.demo", Role.PUBLISHER, "Toronto Police Service"),
+          ("approver@tps.demo", Role.APPROVER, "Toronto Police Service"),
+          ("desk@rbp.demo", Role.PARTNER, SAMPLE_DESK))
 
 
 def sample_alert(now: datetime) -> dict[str, Any]:
@@ -203,11 +209,20 @@ class DemoToken:
 
 
 @dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    role: Role
+    organisation: str
+    password: str
+
+
+@dataclass(frozen=True)
 class DemoCredentials:
-    """The tokens one `seed` run issued; their secrets exist nowhere else."""
+    """The tokens and passwords one `seed` run issued; their secrets exist nowhere else."""
 
     rows: tuple[DemoToken, ...]
     seeded_at: datetime
+    logins: tuple[DemoLogin, ...] = ()
 
     def token(self, role: Role, organisation: str = POLICE.name) -> str:
         for row in self.rows:
@@ -230,8 +245,27 @@ async def seed(sessions: Sessions, *,
         ]
         rows += [await _issue(session, Role.PARTNER, org.name, ids[org.name])
                  for org in PARTNERS]
+        logins = [await _person(session, email, role, org, ids[org], now)
+                  for email, role, org in PEOPLE]
         await session.commit()
-    return DemoCredentials(tuple(rows), now)
+    return DemoCredentials(tuple(rows), now, tuple(logins))
+
+
+async def _person(session: AsyncSession, email: str, role: Role, organisation: str,
+                  organisation_id: str, now: datetime) -> DemoLogin:
+    """A demo person with a new password on every start, signed out everywhere."""
+    password = secrets.token_urlsafe(12)
+    user = await user_by_email(session, email)
+    if user is None:
+        user = User(email=email, name=email.split("@")[0].title(), role=role,
+                    organisation_id=organisation_id, password_hash="", created_at=now)
+        session.add(user)
+        await session.flush()
+        await audit.record(session, ACTOR, "user.create", user.id, {"role": role})
+    user.password_hash = hash_password(password)
+    session.add(user)
+    await sessions.end_all(session, user.id, now, "demo restart")
+    return DemoLogin(email, role, organisation, password)
 
 
 async def _ensure_organisation(session: AsyncSession, org: OrgSeed) -> str:
@@ -277,101 +311,3 @@ async def _issue(session: AsyncSession, role: Role, organisation: str,
     await audit.record(session, ACTOR, "token.create", row.id,
                        {"organisation_id": organisation_id, "role": role, "label": label})
     return DemoToken(role, organisation, secret)
-
-
-def welcome(public_url: str, credentials: DemoCredentials) -> str:
-    """What `vigil demo` prints: the URLs, every demo token, and a walk-through to paste."""
-    base = public_url.rstrip("/")
-    sections = [
-        f"Vigil demo hub: downtown Toronto (seeded {credentials.seeded_at:%Y-%m-%d %H:%M} UTC)",
-        _urls(base),
-        _token_table(credentials),
-        _walkthrough(base, credentials),
-    ]
-    return "\n\n".join(sections) + "\n"
-
-
-def _feed_url(base: str) -> str:
-    parts = urlsplit(base)
-    scheme = "wss" if parts.scheme == "https" else "ws"
-    return urlunsplit((scheme, parts.netloc, f"{parts.path}/api/v1/feed", "", ""))
-
-
-def _urls(base: str) -> str:
-    return "\n".join([
-        f"  API        {base}/api/v1   (Authorization: Bearer <token>)",
-        f"  Live feed  {_feed_url(base)}",
-        f"  Health     {base}/healthz",
-        f"  OpenAPI    {base}/api/v1/openapi.json",
-    ])
-
-
-def _token_table(credentials: DemoCredentials) -> str:
-    width = max(len(row.organisation) for row in credentials.rows)
-    lines = ["Tokens (new on every start; the previous demo tokens are revoked):", "",
-             f"  {'role':<10} {'organisation':<{width}}  token",
-             f"  {'-' * 10} {'-' * width}  {'-' * 5}"]
-    lines += [f"  {row.role.value:<10} {row.organisation:<{width}}  {row.token}"
-              for row in credentials.rows]
-    return "\n".join(lines)
-
-
-def _walkthrough(base: str, credentials: DemoCredentials) -> str:
-    publisher = credentials.token(Role.PUBLISHER)
-    desk = credentials.token(Role.PARTNER, SAMPLE_DESK)
-    body = _json_lines(sample_alert(credentials.seeded_at))
-    return f"""\
-Walk-through (copy and paste into a shell):
-
-1. In a second terminal, watch the {SAMPLE_DESK} desk's live feed:
-
-{_watch_snippet(base, desk)}
-
-   (or: websocat -H 'Authorization: Bearer {desk}' {_feed_url(base)})
-
-2. Publish the sample alert as {POLICE.name}: it reaches {SAMPLE_DESK} and
-   First Canadian Place, not Rogers Centre (its expiry is {SAMPLE_LIFETIME_HOURS} h after seeding):
-
-API={base}/api/v1
-cat > vigil-alert.json <<'EOF'
-{body}
-EOF
-curl -sS -w '\\n' -X POST "$API/alerts" -H 'Authorization: Bearer {publisher}' \\
-  -H 'Content-Type: application/json' --data @vigil-alert.json | tee vigil-published.json
-ALERT_ID=$(python3 -c 'import json; print(json.load(open("vigil-published.json"))["id"])')
-
-3. Acknowledge it as {SAMPLE_DESK}, then see deliveries and acks as the publisher:
-
-curl -sS -w '\\n' -X POST "$API/alerts/$ALERT_ID/acks" -H 'Authorization: Bearer {desk}' \\
-  -H 'Content-Type: application/json' -d '{{"status": "acknowledged", "note": "Lobby cleared."}}'
-curl -sS -w '\\n' "$API/alerts/$ALERT_ID/deliveries" -H 'Authorization: Bearer {publisher}'
-curl -sS -w '\\n' "$API/alerts/$ALERT_ID/acks" -H 'Authorization: Bearer {publisher}'"""
-
-
-def _json_lines(body: dict[str, Any]) -> str:
-    """JSON with one top-level field a line: readable in a terminal, still one valid document."""
-    fields = ",\n".join(f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in body.items())
-    return "{\n" + fields + "\n}"
-
-
-def _watch_snippet(base: str, token: str) -> str:
-    return f"""\
-python3 - <<'EOF'
-import asyncio
-
-import aiohttp
-
-
-async def watch() -> None:
-    headers = {{"Authorization": "Bearer {token}"}}
-    async with aiohttp.ClientSession() as http:
-        async with http.ws_connect("{_feed_url(base)}", headers=headers) as ws:
-            await ws.send_json({{"type": "resume", "since": 0}})
-            async for message in ws:
-                print(message.data, flush=True)
-
-try:
-    asyncio.run(watch())
-except KeyboardInterrupt:
-    pass
-EOF"""

@@ -17,6 +17,7 @@ from hub.api.spec_operations import (
     operation,
     organisation_paths,
     report_paths,
+    subscription_paths,
     token_paths,
 )
 from hub.api.spec_schemas import ref, schemas
@@ -34,14 +35,18 @@ ERRORS: dict[int, str] = {
     400: "The request is malformed (for the feed: not a WebSocket handshake, or a token "
          "in the URL).",
     401: "No credential (an `Authorization: Bearer <token>` header or a session cookie), one "
-         "that is not valid, or a wrong password or code.",
-    403: "The credential is valid but its role or organisation may not do this; or a "
-         "cross-site request: a foreign `Origin`, or a change sent with the session cookie "
-         "without the right `X-CSRF-Token` header and the hub's own `Origin`.",
+         "that is not valid (or a subscription link not yet confirmed), or a wrong password "
+         "or code.",
+    403: "The credential is valid but its role or organisation may not do this (a "
+         "resident's subscription link opens only its own subscription; a session endpoint "
+         "needs the session cookie, not a token); or a cross-site request: a foreign "
+         "`Origin`, or a change sent with the session cookie without the right "
+         "`X-CSRF-Token` header and the hub's own `Origin`.",
     404: "No such resource, or one this credential may not know exists.",
-    409: "The alert is not in a state that allows this: `cancelled` (it takes no further "
+    409: "Not possible in the present state: the alert is `cancelled` (it takes no further "
          "update or cancel), `not_published` (pending or rejected: nothing to update or "
-         "cancel) or `not_pending` (already approved or rejected).",
+         "cancel) or `not_pending` (already approved or rejected); or `email_off`: the hub "
+         "has no email server, so residents cannot subscribe.",
     413: "The upload is larger than `VIGIL_UPLOAD_MAX_BYTES` allows (judged from "
          "Content-Length when it is sent, else while the file streams in).",
     415: "The uploaded file's bytes are not JPEG, PNG, WebP, HEIC or MP4.",
@@ -77,7 +82,10 @@ def components() -> dict[str, Any]:
             "bearerAuth": {"type": "http", "scheme": "bearer",
                            "description": "An API token issued by `POST /api/v1/tokens`."},
             "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "vigil_session",
-                           "description": CSRF_NOTE}},
+                           "description": CSRF_NOTE},
+            "subscriptionLink": {"type": "http", "scheme": "bearer",
+                                 "description": "The secret (`vgs_...`) of a resident's "
+                                 "confirmed subscription link, emailed at sign-up."}},
     }
 
 
@@ -85,6 +93,8 @@ def feed_description() -> str:
     frames = " | ".join(f'"{kind.value.lower()}"' for kind in MsgType)
     acks = ", ".join(f"`{status.value}`" for status in AckStatus)
     return f"""A WebSocket. Never put a token in the URL (400 `token_in_url`).
+
+For staff only: a resident's subscription link gets 403 (on the handshake) or 4401.
 
 **Authentication**: an `Authorization: Bearer` header on the handshake, the session cookie
 of a signed-in browser (which must send its `Origin`: 403 `bad_origin` without it), or a first
@@ -152,10 +162,10 @@ def openapi_document() -> dict[str, Any]:
         "security": BEARER_OR_COOKIE,
         "tags": [{"name": name} for name in (
             "organisations", "contacts", "tokens", "sessions", "users", "alerts", "acks",
-            "deliveries", "reports", "feed", "meta")],
+            "deliveries", "reports", "subscriptions", "feed", "meta")],
         "paths": {**organisation_paths(), **token_paths(), **account_paths(),
                   **alert_paths(), **ack_delivery_paths(), **report_paths(),
-                  **feed_paths(), **meta_paths()},
+                  **subscription_paths(), **feed_paths(), **meta_paths()},
         "components": components(),
     }
 

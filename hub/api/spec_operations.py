@@ -12,6 +12,7 @@ from hub.media import MIME_TYPES
 # everything they import (hub.access, hub.feed, hub.http).
 MAX_PAGE = 500
 COOKIE: list[dict[str, list[str]]] = [{"cookieAuth": []}]
+RESIDENT: list[dict[str, list[str]]] = [{"subscriptionLink": []}]
 PUBLIC: list[dict[str, list[str]]] = []
 SET_COOKIE = {"Set-Cookie": {
     "schema": {"type": "string"},
@@ -66,11 +67,11 @@ def organisation_paths() -> dict[str, Any]:
             "get": operation("organisation_list", "organisations",
                              "Organisations by name: all for a hub admin, else the caller's.",
                              {"200": answer("The organisations.", listing("Organisation"))},
-                             401),
+                             401, 403),
         },
         "/api/v1/organisations/{id}": by_id(get=operation(
             "organisation_show", "organisations", "One organisation (hub admin or a member).",
-            {"200": answer("The organisation.", ref("Organisation"))}, 401, 404)),
+            {"200": answer("The organisation.", ref("Organisation"))}, 401, 403, 404)),
         "/api/v1/organisations/{id}/contacts": by_id(
             post=operation("contact_create", "contacts",
                            "Add a contact (hub admin or this organisation's admin).",
@@ -195,12 +196,12 @@ def alert_paths() -> dict[str, Any]:
             "get": operation("alert_list", "alerts",
                              "Alerts the caller may see: newest first, or with `since` the "
                              "oldest above it first, so paging forward skips none.",
-                             {"200": answer("The alerts.", listing("Alert"))}, 401, 422,
+                             {"200": answer("The alerts.", listing("Alert"))}, 401, 403, 422,
                              parameters=alert_list_parameters()),
         },
         "/api/v1/alerts/{id}": by_id(get=operation(
             "alert_show", "alerts", "One alert the caller may see.",
-            {"200": answer("The alert.", ref("Alert"))}, 401, 404)),
+            {"200": answer("The alert.", ref("Alert"))}, 401, 403, 404)),
         **approval_paths(),
         "/api/v1/alerts/{id}/update": by_id(post=operation(
             "alert_update", "alerts",
@@ -245,12 +246,12 @@ def ack_delivery_paths() -> dict[str, Any]:
                           "The alert's acks: all for the sender and hub admins, otherwise "
                           "the caller's organisation's own.",
                           {"200": answer("The acks, oldest first.", listing("Ack"))},
-                          401, 404)),
+                          401, 403, 404)),
         "/api/v1/alerts/{id}/deliveries": by_id(get=operation(
             "delivery_list", "deliveries",
             "The alert's deliveries: all for the sender and hub admins, otherwise the "
             "caller's organisation's own.",
-            {"200": answer("The deliveries.", listing("Delivery"))}, 401, 404)),
+            {"200": answer("The deliveries.", listing("Delivery"))}, 401, 403, 404)),
     }
 
 
@@ -266,8 +267,9 @@ def report_file_answer() -> dict[str, Any]:
 
 
 def report_paths() -> dict[str, Any]:
-    upload = {"required": True, "content": {"multipart/form-data": {
-        "schema": ref("ReportCreate")}}}
+    upload = {"required": True, "content": {
+        "multipart/form-data": {"schema": ref("ReportCreate")},
+        "application/x-www-form-urlencoded": {"schema": ref("ReportFields")}}}
     return {
         "/api/v1/alerts/{id}/reports": by_id(
             post=operation("report_create", "reports",
@@ -278,10 +280,10 @@ def report_paths() -> dict[str, Any]:
             get=operation("report_list", "reports",
                           "The alert's reports, oldest first: all for the sending service, "
                           "otherwise the caller's organisation's own and those shared.",
-                          {"200": answer("The reports.", listing("Report"))}, 401, 404)),
+                          {"200": answer("The reports.", listing("Report"))}, 401, 403, 404)),
         "/api/v1/reports/{id}/file": by_id(get=operation(
             "report_file", "reports", "A report's photo or video.",
-            {"200": report_file_answer()}, 401, 404)),
+            {"200": report_file_answer()}, 401, 403, 404)),
         "/api/v1/reports/{id}/share": by_id(post=operation(
             "report_share", "reports",
             "Share a report with every organisation the alert reached, without who sent it "
@@ -293,3 +295,31 @@ def report_paths() -> dict[str, Any]:
 
 def account_paths() -> dict[str, Any]:
     return {**session_paths(), **user_paths()}
+
+
+def subscription_paths() -> dict[str, Any]:
+    mine = answer("The subscription.", ref("Subscription"))
+    return {
+        "/api/v1/subscriptions": {"post": operation(
+            "subscription_create", "subscriptions",
+            "A resident asks for public alerts around a point (anyone, no account). Nothing "
+            "is sent to the address until its owner follows the emailed link (double opt-in).",
+            {"202": answer("Pending; the confirmation link was emailed.",
+                           ref("SubscriptionRequested"))},
+            403, 409, 422, 429, body="SubscriptionCreate", security=PUBLIC)},
+        "/api/v1/subscriptions/confirm": {"post": operation(
+            "subscription_confirm", "subscriptions",
+            "Confirm a subscription with the secret of its emailed link, within 2 days of "
+            "asking; confirming again changes nothing.",
+            {"200": answer("Active.", ref("Subscription"))}, 403, 422, 429,
+            body="SubscriptionConfirm", security=PUBLIC)},
+        "/api/v1/subscription": {
+            "get": operation("subscription_show", "subscriptions",
+                             "The resident's own subscription (its link's secret as the "
+                             "bearer token).", {"200": mine}, 401, 403, security=RESIDENT),
+            "delete": operation("subscription_cancel", "subscriptions",
+                                "Unsubscribe: the link stops working at once.",
+                                {"200": answer("Cancelled.", ref("Subscription"))}, 401, 403,
+                                security=RESIDENT),
+        },
+    }

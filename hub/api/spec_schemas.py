@@ -11,9 +11,10 @@ from hub.login import Step
 from hub.media import MediaKind
 from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
 from hub.tlp import Tlp
+from partners import residents
 from partners.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD, RECOVERY_CODES
 from partners.enrolment import MAX_SITES
-from partners.models import OrgKind, Role, Tier
+from partners.models import STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
 
 Schema = dict[str, Any]
 # Mirrors of limits in hub.api.reports and hub.api.accounts, which tests/hub/test_openapi.py
@@ -22,9 +23,11 @@ REPORT_MAX_TEXT = 10_000
 SIGN_IN_MAX_PASSWORD = 1024
 # Every enumeration the API speaks, published under its class name so it cannot drift.
 ENUMS: tuple[type[enum.StrEnum], ...] = (
-    Category, Severity, Urgency, Certainty, Tlp, OrgKind, Tier, Role,
-    AlertStatus, MsgType, AckStatus, DeliveryStatus, MediaKind,
+    Category, Severity, Urgency, Certainty, Tlp, OrgKind, Tier,
+    AlertStatus, MsgType, AckStatus, DeliveryStatus, MediaKind, SubscriptionStatus,
 )
+# The roles of tokens and accounts; a resident's subscription link is never either.
+STAFF_ROLE_VALUES = [role.value for role in Role if role in STAFF_ROLES]
 DATE_TIME: Schema = {"type": "string", "format": "date-time"}
 ID: Schema = {"type": "string", "maxLength": 32}
 LAT: Schema = {"type": "number", "minimum": -90, "maximum": 90}
@@ -62,12 +65,17 @@ def enum_schema(kind: type[enum.StrEnum], **extra: Any) -> Schema:
     return {"type": "string", "enum": [member.value for member in kind], **extra}
 
 
+def enum_schemas() -> dict[str, Schema]:
+    return {**{kind.__name__: enum_schema(kind) for kind in ENUMS},
+            "StaffRole": {"type": "string", "enum": STAFF_ROLE_VALUES}}
+
+
 def error_schemas() -> dict[str, Schema]:
     return {"Error": closed({
         "error": {"type": "string", "description": "machine code, e.g. `invalid`, "
                   "`unauthenticated`, `forbidden`, `not_found`, `token_in_url`, `cancelled`, "
-                  "`not_published`, `not_pending`, `too_large`, `unsupported_media_type`, "
-                  "`too_many_requests`"},
+                  "`not_published`, `not_pending`, `email_off`, `too_large`, "
+                  "`unsupported_media_type`, `too_many_requests`, `bad_origin`"},
         "detail": {"type": "string", "description": "a human sentence"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "offending field path -> what is wrong with it"},
@@ -125,12 +133,12 @@ def contact_token_schemas() -> dict[str, Schema]:
         "Contact": closed({"id": ID, "organisation_id": ID, "name": {"type": "string"},
                            "email": {"type": ["string", "null"]},
                            "chat_url": {"type": ["string", "null"]}, "tier": ref("Tier")}),
-        "TokenCreate": obj({"organisation_id": text(32, 1), "role": ref("Role"),
+        "TokenCreate": obj({"organisation_id": text(32, 1), "role": ref("StaffRole"),
                             "contact_id": text(32), "label": text(200)},
                            ("organisation_id", "role")),
         "TokenIssued": closed({"id": ID, "token": {"type": "string",
                                                    "description": "shown this once only"},
-                               "role": ref("Role"), "organisation_id": ID,
+                               "role": ref("StaffRole"), "organisation_id": ID,
                                "contact_id": nullable(ID)}),
         "TokenRevoked": closed({"id": ID, "revoked_at": {
             **DATE_TIME, "description": "when it was first revoked; revoking again keeps it"}}),
@@ -212,18 +220,26 @@ def ack_delivery_schemas() -> dict[str, Schema]:
     }
 
 
-def report_create_schema() -> Schema:
+def report_create_schemas() -> dict[str, Schema]:
     number = "a decimal number, as text: {}"
-    return obj({
-        "text": text(REPORT_MAX_TEXT, description=f"at most {REPORT_MAX_TEXT} bytes as sent"),
-        "lat": text(REPORT_MAX_TEXT, description=number.format("-90 to 90")),
-        "lon": text(REPORT_MAX_TEXT, description=number.format("-180 to 180")),
-        "file": {"type": "string", "contentMediaType": "application/octet-stream",
-                 "description": "one photo or video, at most `VIGIL_UPLOAD_MAX_BYTES` (25 MiB "
-                 "by default; 413 beyond it). Its type is judged from its first bytes, not "
-                 "its name or Content-Type: JPEG, PNG, WebP, HEIC or MP4, else 415. An empty "
-                 "file part means no file."},
-    }, ("lat", "lon"), description="Any other part is refused (422).")
+    fields = {
+        "text": text(REPORT_MAX_TEXT, description=f"at most {REPORT_MAX_TEXT} characters (in a "
+                     "multipart part, bytes)"),
+        "lat": {"type": "string", "description": number.format("-90 to 90")},
+        "lon": {"type": "string", "description": number.format("-180 to 180")}}
+    file = {"type": "string", "contentMediaType": "application/octet-stream",
+            "description": "one photo or video, at most `VIGIL_UPLOAD_MAX_BYTES` (25 MiB by "
+            "default; 413 beyond it). Its type is judged from its first bytes, not its name "
+            "or Content-Type: JPEG, PNG, WebP, HEIC or MP4, else 415. An empty file part "
+            "means no file."}
+    return {
+        "ReportCreate": obj({**fields, "file": file}, ("lat", "lon"),
+                            description="Any other part is refused (422). In a multipart "
+                            f"body, `text`, `lat` and `lon` are at most {REPORT_MAX_TEXT} "
+                            "bytes each."),
+        "ReportFields": obj(fields, ("lat", "lon"), description="A report without a file, "
+                            "as a urlencoded form; any other field is refused (422)."),
+    }
 
 
 def report_schemas() -> dict[str, Schema]:
@@ -234,7 +250,7 @@ def report_schemas() -> dict[str, Schema]:
                    "with every organisation the alert reached"},
         "created": DATE_TIME}
     return {
-        "ReportCreate": report_create_schema(),
+        **report_create_schemas(),
         "ReportFile": closed({"kind": ref("MediaKind"), "size": COUNT,
                               "url": {"type": "string", "description": "where to GET the file"}}),
         "Report": obj({
@@ -250,7 +266,7 @@ def report_schemas() -> dict[str, Schema]:
 
 def user_properties() -> dict[str, Schema]:
     return {"id": ID, "email": {"type": "string"}, "name": {"type": "string"},
-            "organisation_id": ID, "role": ref("Role"), "contact_id": nullable(ID),
+            "organisation_id": ID, "role": ref("StaffRole"), "contact_id": nullable(ID),
             "mfa": {"type": "boolean", "description": "an authenticator is set up"},
             "disabled": {"type": "boolean"}, "last_login_at": nullable(DATE_TIME)}
 
@@ -263,12 +279,12 @@ def user_schemas() -> dict[str, Schema]:
         "InvitationCreate": obj(
             {"organisation_id": text(32, 1),
              "email": text(320, 1, format="email", pattern=EMAIL.pattern),
-             "role": ref("Role"), "contact_id": text(32)},
+             "role": ref("StaffRole"), "contact_id": text(32)},
             ("organisation_id", "email", "role"),
             description="The address must not have an account yet; a contact_id must be a "
                         "contact of the organisation."),
         "Invitation": closed({
-            "id": ID, "email": {"type": "string"}, "role": ref("Role"), "organisation_id": ID,
+            "id": ID, "email": {"type": "string"}, "role": ref("StaffRole"), "organisation_id": ID,
             "token": {"type": "string", "description": "the one-time secret, shown this once"},
             "accept_url": {"type": "string", "format": "uri",
                            "description": "`VIGIL_PUBLIC_URL` + `/invite/<token>`"},
@@ -319,7 +335,24 @@ def session_schemas() -> dict[str, Schema]:
 
 
 def schemas() -> dict[str, Schema]:
-    return {**{kind.__name__: enum_schema(kind) for kind in ENUMS}, **error_schemas(),
-            **area_schemas(), **organisation_schemas(), **contact_token_schemas(),
-            **alert_schemas(), **ack_delivery_schemas(), **report_schemas(),
-            **user_schemas(), **session_schemas()}
+    return {**enum_schemas(), **error_schemas(), **area_schemas(), **organisation_schemas(),
+            **contact_token_schemas(), **alert_schemas(), **ack_delivery_schemas(),
+            **report_schemas(), **user_schemas(), **session_schemas(),
+            **subscription_schemas()}
+
+
+def subscription_schemas() -> dict[str, Schema]:
+    where = {"lat": LAT, "lon": LON,
+             "radius_m": {"type": "integer", "minimum": residents.MIN_RADIUS_M,
+                          "maximum": residents.MAX_RADIUS_M}}
+    email = text(320, 1, format="email", pattern=EMAIL.pattern)
+    return {
+        "SubscriptionCreate": obj({"email": email, **where}, ("email", *where)),
+        "SubscriptionRequested": closed({
+            "status": {"const": SubscriptionStatus.PENDING.value},
+            "detail": {"type": "string", "description": "where the confirmation link went"}}),
+        "SubscriptionConfirm": obj({"token": text(100, 1, description="the secret of the "
+                                                   "emailed link")}, ("token",)),
+        "Subscription": closed({"id": ID, "email": {"type": "string"}, **where,
+                                "status": ref("SubscriptionStatus")}),
+    }

@@ -18,6 +18,7 @@ from hub.db import Sessions, create_engine, session_factory, upgrade
 from hub.geo import parse_area
 from hub.settings import Settings
 from hub.targeting import organisations_in
+from hub.welcome import welcome
 from partners.credentials import find_token
 from partners.models import Contact, Organisation, OrgKind, Role, Site, Tier
 from tests.conftest import NOW, OUTSIDE, Clock
@@ -145,7 +146,7 @@ def _heredoc(text: str, opener: str) -> str:
 async def test_welcome_lists_urls_every_token_and_a_working_walkthrough(
         sessions: Sessions) -> None:
     credentials = await demo.seed(sessions, clock=Clock())
-    text = demo.welcome("http://127.0.0.1:8080/", credentials)
+    text = welcome("http://127.0.0.1:8080/", credentials)
     for url in ("http://127.0.0.1:8080/api/v1", "ws://127.0.0.1:8080/api/v1/feed",
                 "http://127.0.0.1:8080/healthz", "http://127.0.0.1:8080/api/v1/openapi.json"):
         assert url in text
@@ -160,7 +161,7 @@ async def test_welcome_lists_urls_every_token_and_a_working_walkthrough(
     assert json.loads(ack[ack.index("-d") + 1])["status"] == "acknowledged"
     publish = _command(text, "-X POST \"$API/alerts\"")
     assert f"Authorization: Bearer {credentials.token(Role.PUBLISHER)}" in publish
-    assert "wss://vigil.example.org/api/v1/feed" in demo.welcome(
+    assert "wss://vigil.example.org/api/v1/feed" in welcome(
         "https://vigil.example.org", credentials)
 
 
@@ -186,3 +187,27 @@ async def test_walkthrough_runs_against_the_seeded_hub(
     assert hidden.status == 404
     admin = await client.get("/api/v1/organisations", headers=auth(Role.ADMIN))
     assert admin.status == 200 and len(await admin.json()) == len(demo.ORGANISATIONS)
+
+
+async def test_demo_logins_sign_in_and_change_on_every_start(
+        sessions: Sessions, aiohttp_client: Any, make_app: Callable[..., web.Application],
+        clock: Clock) -> None:
+    first = await demo.seed(sessions, clock=clock)
+    second = await demo.seed(sessions, clock=clock)
+    client = await aiohttp_client(make_app())
+    steps = {}
+    for login in second.logins:
+        client.session.cookie_jar.clear()
+        answer = await client.post("/api/v1/session", json={"email": login.email,
+                                                             "password": login.password})
+        assert answer.status == 201, await answer.json()
+        steps[login.role] = (await answer.json())["step"]
+    assert steps == {Role.ADMIN: "enrol", Role.PUBLISHER: "enrol", Role.APPROVER: "enrol",
+                     Role.PARTNER: "done"}
+    client.session.cookie_jar.clear()
+    stale = await client.post("/api/v1/session", json={"email": first.logins[0].email,
+                                                        "password": first.logins[0].password})
+    assert stale.status == 401
+    text = welcome("http://127.0.0.1:8080", second)
+    assert "http://127.0.0.1:8080/login" in text
+    assert all(login.password in text and login.email in text for login in second.logins)
