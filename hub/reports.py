@@ -40,7 +40,7 @@ def stored_path(data_dir: Path, report: Report, *, public: bool) -> Path:
     # Names are made here, from the report id; nothing of the sender's file name survives.
     assert report.file_kind is not None
     suffix = ".public" if public else ""
-    return uploads_dir(data_dir) / f"{report.id}{suffix}.{EXTENSIONS[MediaKind(report.file_kind)]}"
+    return uploads_dir(data_dir) / f"{report.id}{suffix}{EXTENSIONS[MediaKind(report.file_kind)]}"
 
 
 async def create(session: AsyncSession, principal: Principal, alert_id: str, text: str,

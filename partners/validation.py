@@ -65,7 +65,7 @@ class Checker:
             if required:
                 self.fail(name, "is required")
             return default
-        members = list(kind) if among is None else list(among)
+        members = [member for member in kind if among is None or member in set(among)]
         for member in members:
             if member.value == value:
                 return member

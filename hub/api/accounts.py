@@ -163,7 +163,8 @@ async def invitation_create(request: web.Request) -> web.Response:
         await session.commit()
     link = f"{request.app[SETTINGS].public_url.rstrip('/')}/invite/{secret}"
     return created({"id": invitation.id, "email": invitation.email, "role": invitation.role,
-                    "organisation_id": invitation.organisation_id, "token": secret,
+                    "organisation_id": invitation.organisation_id,
+                    "contact_id": invitation.contact_id, "token": secret,
                     "accept_url": link, "expires_at": invitation.expires_at.isoformat()})
 
 

@@ -67,10 +67,7 @@ async def _read_form(request: web.Request, limit: int,
                     raise InvalidInput({"file": "send one file per report"})
                 upload = await _stream_file(part, limit, folder)
             elif part.name in ("text", "lat", "lon"):
-                raw = await part.read_chunk(MAX_TEXT + 1)
-                if len(raw) > MAX_TEXT or not await _drained(part):
-                    raise InvalidInput({part.name: f"must be at most {MAX_TEXT} characters"})
-                fields[part.name] = raw.decode("utf-8", errors="replace")
+                fields[part.name] = await _read_text(part)
             else:
                 raise InvalidInput({part.name[:40]: "is not a known field"})
     except BaseException:
@@ -80,8 +77,14 @@ async def _read_form(request: web.Request, limit: int,
     return fields, upload
 
 
-async def _drained(part: BodyPartReader) -> bool:
-    return not await part.read_chunk(1)
+async def _read_text(part: BodyPartReader) -> str:
+    """A small text field, refused once it passes the limit (chunks may come in pieces)."""
+    raw = b""
+    while chunk := await part.read_chunk(MAX_TEXT):
+        raw += chunk
+        if len(raw) > MAX_TEXT * 4:  # UTF-8 needs at most 4 bytes a character
+            raise InvalidInput({str(part.name): f"must be at most {MAX_TEXT} characters"})
+    return raw.decode("utf-8", errors="replace")
 
 
 async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload | None:
@@ -114,7 +117,8 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
 
 def _read_fields(fields: dict[str, str]) -> tuple[str, float, float]:
     check = Checker({"text": fields.get("text", "")})
-    for name in fields.keys() - {"text", "lat", "lon"}:
+    # csrf_token: a page's form carries it; the guard has checked it already.
+    for name in fields.keys() - {"text", "lat", "lon", "csrf_token"}:
         check.fail(name[:40], "is not a known field")
     text = check.text("text", required=False, max_len=MAX_TEXT, default="")
     coordinates: dict[str, Any] = {}

@@ -285,6 +285,7 @@ def user_schemas() -> dict[str, Schema]:
                         "contact of the organisation."),
         "Invitation": closed({
             "id": ID, "email": {"type": "string"}, "role": ref("StaffRole"), "organisation_id": ID,
+            "contact_id": nullable(ID),
             "token": {"type": "string", "description": "the one-time secret, shown this once"},
             "accept_url": {"type": "string", "format": "uri",
                            "description": "`VIGIL_PUBLIC_URL` + `/invite/<token>`"},

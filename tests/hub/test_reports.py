@@ -167,3 +167,16 @@ async def test_only_recipients_may_report(hub: Hub) -> None:
     await post_report(hub, s["outsider"], s["alert"], 404, form())
     await post_report(hub, s["publisher"], s["alert"], 403, form())
     assert await stored(hub) == []
+
+
+async def test_a_signed_in_desk_reports_from_a_page_form(hub: Hub, browsers: Any) -> None:
+    s = await scene(hub)
+    await hub.person(s["a_org"], "partner", "desk@bay.example")
+    browser = browsers()
+    await browser.sign_in("desk@bay.example")
+    fields = {"text": "Door 3 is blocked", "lat": "43.6481", "lon": "-79.3805"}
+    path = f"/api/v1/alerts/{s['alert']}/reports"
+    await browser.call("POST", path, 403, csrf=None, data=fields)  # no token: refused
+    report = await browser.call("POST", path, 201, csrf=None,
+                                data={**fields, "csrf_token": browser.csrf})
+    assert report["reporter"].startswith("user:") and report["text"] == fields["text"]
