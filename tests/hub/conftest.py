@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -56,6 +57,18 @@ class Sink:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+    async def subscription_secret(self) -> str:
+        """The secret of the newest subscription link emailed (notices go in the background)."""
+        for _ in range(100):
+            if self.messages:
+                body = self.messages[-1].get_payload(decode=True)
+                assert isinstance(body, bytes)
+                found = re.search(r"/subscribe/confirm/(vgs_[\w-]+)", body.decode())
+                assert found is not None, body
+                return found.group(1)
+            await asyncio.sleep(0.05)
+        raise AssertionError("no confirmation email arrived")
 
     def recipients(self) -> Counter[str]:
         return Counter(str(m["To"]) for m in self.messages)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import re
 from collections.abc import Callable, Iterable
@@ -333,26 +332,13 @@ async def test_approval_answers_match_the_documented_schemas(
     assert rejected["status"] == AlertStatus.REJECTED
 
 
-async def emailed_secret(sink: Sink) -> str:
-    """The secret of the subscription link the hub emailed (it is sent in the background)."""
-    for _ in range(100):
-        if sink.messages:
-            body = sink.messages[-1].get_payload(decode=True)
-            assert isinstance(body, bytes)
-            found = re.search(r"/subscribe/confirm/(vgs_[\w-]+)", body.decode())
-            assert found is not None, body
-            return found.group(1)
-        await asyncio.sleep(0.05)
-    raise AssertionError("no confirmation email arrived")
-
-
 async def test_subscription_answers_match_the_documented_schemas(
         aiohttp_client: Any, make_app: Callable[..., web.Application], clock: Clock,
         sink: Sink) -> None:
     hub = Hub(await aiohttp_client(make_app(smtp_url=f"smtp://127.0.0.1:{sink.port}")), clock)
     call = Caller(hub, await served(hub))
     await call("POST", "/api/v1/subscriptions", 202, token=None, body=HOME)
-    secret = await emailed_secret(sink)
+    secret = await sink.subscription_secret()
     await call("GET", "/api/v1/subscription", 401, token=secret)  # not confirmed yet
     await call("POST", "/api/v1/subscriptions/confirm", 200, token=None,
                body={"token": secret})
