@@ -262,7 +262,7 @@ async def _person(session: AsyncSession, email: str, role: Role, organisation: s
         session.add(user)
         await session.flush()
         await audit.record(session, ACTOR, "user.create", user.id, {"role": role})
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password(password)
     session.add(user)
     await sessions.end_all(session, user.id, now, "demo restart")
     return DemoLogin(email, role, organisation, password)

@@ -56,7 +56,7 @@ async def sign_in(session: AsyncSession, email: str, password: str, code: str | 
         # Refused before the password is even looked at, so guessing gains nothing.
         raise Throttled(wait, "too many failed sign-ins; wait before trying again")
     user = await user_by_email(session, email)
-    if not check_password(user, password) or user is None or user.disabled_at is not None:
+    if not await check_password(user, password) or user is None or user.disabled_at is not None:
         await _failed(session, keys, now, email, "password")
         raise Unauthenticated(WRONG)
     passed = False
@@ -66,7 +66,7 @@ async def sign_in(session: AsyncSession, email: str, password: str, code: str | 
             await _failed(session, keys, now, email, "code")
             raise Unauthenticated("the authenticator code is wrong")
     if needs_rehash(user):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password(password)
     await forget(session, keys[0][0])
     return await _start(session, user, now, address, passed, "login.password")
 
