@@ -165,6 +165,20 @@ def issue_cookies(request: web.Request, response: web.StreamResponse,
     return cookies.csrf_token(csrf_cookie, sealed)
 
 
+def login_of(request: web.Request) -> Resumed:
+    """The browser session the guard found; endpoints with a `browser` rule always have one."""
+    found = request.get(LOGIN)
+    if found is None:
+        raise Forbidden("this needs a signed-in browser session, not an API token")
+    return found
+
+
+def secret_key(request: web.Request) -> str:
+    key = request.app[SETTINGS].secret_key
+    assert key  # create_app always sets one
+    return key
+
+
 def csrf_for_page(request: web.Request, response: web.StreamResponse) -> str:
     """The CSRF token for a page's forms, setting the browser's CSRF cookie if it has none."""
     expected = csrf_expected(request)

@@ -17,7 +17,7 @@ from hub.feed import FeedHub
 from hub.notices import Notices
 from hub.sessions import CookiePolicy, Resumed
 from hub.settings import Settings
-from hub.throttle import RateLimit
+from hub.throttle import RateLimit, Throttled
 from partners.validation import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -44,14 +44,6 @@ SIGN_IN_FIRST_HTML = ('<!doctype html><html lang="en"><head><meta charset="utf-8
                       '<meta http-equiv="refresh" content="0; url=/login"><title>Sign in</title>'
                       '</head><body><p><a href="/login">Sign in</a> to see this page.</p>'
                       '</body></html>')
-
-
-class Throttled(Exception):
-    """Too many tries: answered 429 with `Retry-After`."""
-
-    def __init__(self, retry_after: float, detail: str) -> None:
-        super().__init__(detail)
-        self.retry_after = max(1, int(retry_after + 0.999))
 
 
 class ApiError(Exception):

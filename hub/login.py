@@ -10,9 +10,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit, mfa, sessions
 from hub.access import Forbidden, Unauthenticated
-from hub.http import Throttled
 from hub.sessions import Resumed
-from hub.throttle import FailureRule, forget, login_keys, record_failure, retry_after
+from hub.throttle import (
+    FailureRule,
+    Throttled,
+    forget,
+    login_keys,
+    record_failure,
+    retry_after,
+)
 from partners.accounts import (
     accept,
     check_password,

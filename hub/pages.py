@@ -9,12 +9,12 @@ from aiohttp import web
 
 from hub import login, mfa
 from hub.access import Forbidden, Unauthenticated
-from hub.auth import csrf_for_page, issue_cookies
-from hub.http import CLOCK, LOGIN, SESSIONS, SETTINGS, Throttled, rate_limit
+from hub.auth import csrf_for_page, issue_cookies, login_of, secret_key
+from hub.http import CLOCK, SESSIONS, rate_limit
 from hub.messages import TEMPLATES
-from hub.sessions import Resumed
+from hub.throttle import Throttled
 from partners.accounts import MAX_PASSWORD, MIN_PASSWORD, open_invitation
-from partners.models import Organisation, User
+from partners.models import Organisation
 from partners.validation import InvalidInput
 
 routes = web.RouteTableDef()
@@ -47,19 +47,6 @@ def signed_in(request: web.Request, signed: login.SignedIn) -> NoReturn:
     redirect = web.HTTPSeeOther(NEXT_PAGE[signed.step])
     issue_cookies(request, redirect, signed.raw_id)
     raise redirect
-
-
-def login_of(request: web.Request) -> Resumed:
-    found = request.get(LOGIN)
-    if found is None:  # the guard lets no request without a session this far
-        raise Forbidden("this needs a signed-in browser session")
-    return found
-
-
-def secret_key(request: web.Request) -> str:
-    key = request.app[SETTINGS].secret_key
-    assert key
-    return key
 
 
 @routes.get("/login")
@@ -105,13 +92,11 @@ async def mfa_submit(request: web.Request) -> web.StreamResponse:
 async def enrol_page(request: web.Request) -> web.Response:
     found = login_of(request)
     async with request.app[SESSIONS]() as session:
-        user = await session.get(User, found.user.id)
-        assert user is not None
         try:
-            seed = await login.enrol(session, Resumed(found.row, user), secret_key(request))
+            seed = await login.enrol(session, found, secret_key(request))
         except Forbidden as error:
             return render(request, "mfa", 403, error=str(error))
-    uri = mfa.provisioning_uri(user, seed)
+    uri = mfa.provisioning_uri(found.user, seed)
     return render(request, "enrol", secret=seed, qr_svg=mfa.qr_svg(uri))
 
 
@@ -119,11 +104,10 @@ async def enrol_page(request: web.Request) -> web.Response:
 async def enrol_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     found = login_of(request)
+    user = found.user
     async with request.app[SESSIONS]() as session:
-        user = await session.get(User, found.user.id)
-        assert user is not None
         try:
-            signed, codes = await login.confirm(session, Resumed(found.row, user),
+            signed, codes = await login.confirm(session, found,
                                                 str(form.get("code", ""))[:16],
                                                 request.remote or "", request.app[CLOCK](),
                                                 secret_key(request))

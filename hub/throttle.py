@@ -12,6 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub.models import Throttle
 
 
+class Throttled(Exception):
+    """Too many tries: answered 429 with `Retry-After`."""
+
+    def __init__(self, retry_after: float, detail: str) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after + 0.999))
+
+
 @dataclass(frozen=True)
 class FailureRule:
     """`free` failures cost nothing; each later one doubles a wait before the next try

@@ -7,14 +7,14 @@ from typing import Any
 
 from aiohttp import web
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit, login, mfa, sessions
 from hub.access import Forbidden, NotFound, Principal
 from hub.api.tokens import ORG_ADMIN_MAY_ISSUE
-from hub.auth import csrf_for_page, issue_cookies
+from hub.auth import csrf_for_page, issue_cookies, login_of, secret_key
 from hub.http import (
     CLOCK,
-    LOGIN,
     SESSIONS,
     SETTINGS,
     created,
@@ -22,7 +22,6 @@ from hub.http import (
     rate_limit,
     read_json,
 )
-from hub.sessions import Resumed
 from partners.accounts import invite, read_invitation, read_password
 from partners.models import Organisation, User
 from partners.validation import Checker, InvalidInput
@@ -46,19 +45,6 @@ def signed_in(request: web.Request, signed: login.SignedIn, status: int = 200,
     response.text = json.dumps({"step": signed.step, "user": user_json(signed.user),
                                 "csrf_token": csrf, **extra})
     return response
-
-
-def secret_key(request: web.Request) -> str:
-    key = request.app[SETTINGS].secret_key
-    assert key  # create_app always sets one
-    return key
-
-
-def login_of(request: web.Request) -> Resumed:
-    found = request.get(LOGIN)
-    if found is None:
-        raise Forbidden("this needs a signed-in browser session, not an API token")
-    return found
 
 
 @routes.post("/api/v1/session")
@@ -120,10 +106,8 @@ async def session_mfa(request: web.Request) -> web.Response:
 async def mfa_enrol(request: web.Request) -> web.Response:
     found = login_of(request)
     async with request.app[SESSIONS]() as session:
-        user = await session.get(User, found.user.id)
-        assert user is not None
-        seed = await login.enrol(session, Resumed(found.row, user), secret_key(request))
-    uri = mfa.provisioning_uri(user, seed)
+        seed = await login.enrol(session, found, secret_key(request))
+    uri = mfa.provisioning_uri(found.user, seed)
     return web.json_response({"secret": seed, "otpauth_uri": uri, "qr_svg": mfa.qr_svg(uri)})
 
 
@@ -133,12 +117,9 @@ async def mfa_confirm(request: web.Request) -> web.Response:
     check.only({"code"})
     code = check.text("code", max_len=16)
     check.done()
-    found = login_of(request)
     assert code is not None
     async with request.app[SESSIONS]() as session:
-        user = await session.get(User, found.user.id)
-        assert user is not None
-        signed, codes = await login.confirm(session, Resumed(found.row, user), code,
+        signed, codes = await login.confirm(session, login_of(request), code,
                                             request.remote or "", request.app[CLOCK](),
                                             secret_key(request))
     return signed_in(request, signed, recovery_codes=codes)
@@ -227,7 +208,7 @@ async def _set_disabled(request: web.Request, *, disabled: bool) -> web.Response
     return web.json_response({**user_json(user), "sessions_ended": ended})
 
 
-async def _managed_user(session: Any, principal: Principal, user_id: str) -> User:
+async def _managed_user(session: AsyncSession, principal: Principal, user_id: str) -> User:
     user = await session.get(User, user_id)
     if user is None or not (principal.hub_admin
                             or principal.organisation_id == user.organisation_id):
