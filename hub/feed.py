@@ -18,8 +18,9 @@ from hub.access import Principal, may_receive, visible
 from hub.alerts import alert_json
 from hub.background import Loop
 from hub.db import Sessions
-from hub.models import Alert, AlertStatus, Delivery, DeliveryStatus
+from hub.models import Alert, AlertStatus, Delivery, DeliveryStatus, UserSession
 from hub.targeting import FEED
+from partners.models import ApiToken, User
 
 log = logging.getLogger(__name__)
 FRAME_TYPES = {"Alert": "alert", "Update": "update", "Cancel": "cancel"}
@@ -39,6 +40,7 @@ class Desk:
 
     ws: web.WebSocketResponse
     principal: Principal
+    session_id: str | None = None  # the browser session it was opened with, if any
     last_seq: int = 0
     live: bool = False
     pending: list[tuple[int, str]] = field(default_factory=list)
@@ -98,10 +100,31 @@ class FeedHub:
                 )).all()
                 if not alerts:
                     return
+                await self._drop_revoked(session)
                 for alert in alerts:
                     await self._fan_out(session, alert)
                     self.high_water = alert.seq or self.high_water
                 await session.commit()
+
+    async def _drop_revoked(self, session: AsyncSession) -> None:
+        """Close desks whose token was revoked, or whose person signed out or was disabled,
+        before they hear anything new. Checked in the database, so it holds whichever
+        process made the change."""
+        desks = list(self.desks)  # desks that connect meanwhile were checked as they came
+        tokens = {d.principal.actor.removeprefix("token:") for d in desks
+                  if d.principal.actor.startswith("token:")}
+        browsers = {d.session_id for d in desks if d.session_id}
+        live = set((await session.exec(select(ApiToken.id).where(
+            col(ApiToken.id).in_(tokens), col(ApiToken.revoked_at).is_(None)))).all())
+        live |= set((await session.exec(
+            select(UserSession.id).join(User, col(User.id) == col(UserSession.user_id))
+            .where(col(UserSession.id).in_(browsers), col(UserSession.ended_at).is_(None),
+                   col(User.disabled_at).is_(None)))).all())
+        for desk in desks:
+            credential = desk.session_id or desk.principal.actor.removeprefix("token:")
+            if credential not in live:
+                self.desks.discard(desk)
+                await desk.ws.close(code=4401, message=b"credential revoked")
 
     async def _fan_out(self, session: AsyncSession, alert: Alert) -> None:
         rows = (await session.exec(

@@ -75,7 +75,8 @@ async def _first_message_auth(request: web.Request,
 async def _serve_desk(request: web.Request, ws: web.WebSocketResponse,
                       principal: Principal) -> None:
     hub = request.app[FEED]
-    desk = Desk(ws, principal)
+    login = request.get(LOGIN)
+    desk = Desk(ws, principal, login.row.id if login else None)
     hub.desks.add(desk)
     try:
         connect_seq = await hub.current_seq()

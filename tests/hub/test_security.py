@@ -144,3 +144,28 @@ async def test_sign_ins_and_their_failures_are_recorded(hub: Hub,
     assert ("address:127.0.0.1", "login.fail") in actions
     assert (f"user:{user}", "login.password") in actions
     assert (f"user:{user}", "logout") in actions
+
+
+async def test_a_revoked_token_or_disabled_person_hears_nothing_more_on_the_feed(
+        hub: Hub, browsers: Callable[[], Browser]) -> None:
+    browser, _ = await signed_in_partner(hub, browsers)
+    orgs = {o["name"]: o["id"] for o in await hub.call("GET", "/api/v1/organisations",
+                                                        expect=200)}
+    bay = orgs["Bay Tower Security"]
+    issued = await hub.call("POST", "/api/v1/tokens", expect=201,
+                            json={"organisation_id": bay, "role": "partner"})
+    users = await hub.call("GET", "/api/v1/users", expect=200)
+    publisher = await hub.token(orgs["Toronto Police Service"], "publisher")
+    url = browser.origin.replace("http", "ws") + "/api/v1/feed"
+    async with browser.http.ws_connect(url, headers={"Origin": browser.origin}) as person, \
+            browser.http.ws_connect(url, headers={"Authorization": f"Bearer {issued['token']}"},
+                                    ) as system:
+        for ws in (person, system):  # both hear alerts while their credentials hold
+            await ws.send_json({"type": "ping"})
+            assert (await ws.receive_json(timeout=5))["type"] == "pong"
+        await hub.call("POST", f"/api/v1/tokens/{issued['id']}/revoke", expect=200)
+        await hub.call("POST", f"/api/v1/users/{users[0]['id']}/disable", expect=200)
+        await hub.publish(publisher, headline="After the revocation")
+        for ws in (person, system):
+            closing = await ws.receive(timeout=5)
+            assert closing.type == aiohttp.WSMsgType.CLOSE and closing.data == 4401
