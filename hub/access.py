@@ -245,5 +245,7 @@ POLICY: dict[str, Rule] = {
     "subscription_create": PUBLIC,
     "subscription_confirm": PUBLIC,
     "subscription_show": roles(Role.RESIDENT),
+    "subscription_confirm_page": PUBLIC,
+    "subscription_confirm_submit": PUBLIC,
     "subscription_cancel": roles(Role.RESIDENT),
 }

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from partners.accounts import read_email, secret_hash
 from partners.models import Subscription, SubscriptionStatus
-from partners.validation import Checker
+from partners.validation import Checker, InvalidInput
 
 TOKEN_PREFIX = "vgs_"
 MIN_RADIUS_M, MAX_RADIUS_M = 100, 10_000
@@ -61,3 +61,16 @@ async def by_secret(session: AsyncSession, secret: str) -> Subscription | None:
 def confirmable(row: Subscription, now: datetime) -> bool:
     """A pending subscription must be confirmed soon, or its link stops working."""
     return row.status == SubscriptionStatus.ACTIVE or now - row.created_at <= CONFIRM_WITHIN
+
+
+async def activate(session: AsyncSession, secret: str,
+                   now: datetime) -> tuple[Subscription, bool]:
+    """Confirm the subscription a link opens (the caller commits); True when it was pending."""
+    row = await by_secret(session, secret)
+    if row is None or not confirmable(row, now):
+        raise InvalidInput({"token": "this link is not valid any more; subscribe again"})
+    if row.status == SubscriptionStatus.ACTIVE:
+        return row, False
+    row.status, row.confirmed_at = SubscriptionStatus.ACTIVE, now
+    session.add(row)
+    return row, True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
 from hub.http import (
@@ -17,8 +19,8 @@ from hub.http import (
     read_json,
 )
 from partners.models import Subscription, SubscriptionStatus
-from partners.residents import by_secret, confirmable, read_subscription, subscribe
-from partners.validation import Checker, InvalidInput
+from partners.residents import activate, read_subscription, subscribe
+from partners.validation import Checker
 
 routes = web.RouteTableDef()
 
@@ -59,15 +61,17 @@ async def subscription_confirm(request: web.Request) -> web.Response:
     assert token is not None
     now = request.app[CLOCK]()
     async with request.app[SESSIONS]() as session:
-        row = await by_secret(session, token)
-        if row is None or not confirmable(row, now):
-            raise InvalidInput({"token": "this link is not valid any more; subscribe again"})
-        if row.status == SubscriptionStatus.PENDING:
-            row.status, row.confirmed_at = SubscriptionStatus.ACTIVE, now
-            session.add(row)
-            await audit.record(session, f"resident:{row.id}", "subscription.confirm", row.id)
-            await session.commit()
+        row = await confirm(session, token, now)
     return web.json_response(subscription_json(row))
+
+
+async def confirm(session: AsyncSession, secret: str, now: datetime) -> Subscription:
+    """Activate the subscription of an emailed link, once, on the record (API and page)."""
+    row, newly = await activate(session, secret, now)
+    if newly:
+        await audit.record(session, f"resident:{row.id}", "subscription.confirm", row.id)
+        await session.commit()
+    return row
 
 
 def _own_id(request: web.Request) -> str:

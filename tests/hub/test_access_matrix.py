@@ -147,6 +147,10 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
         ("POST", "/account/mfa"): [Cell("/account/mfa", NOBODY, form={"code": "123456"})],
         ("POST", "/logout"): [Cell("/logout", NOBODY, form={})],
         ("GET", "/account"): [Cell("/account", NOBODY)],
+        ("GET", "/subscribe/confirm/{token}"): [
+            Cell("/subscribe/confirm/vgs_no-such-link", EVERYONE, public=True)],
+        ("POST", "/subscribe/confirm/{token}"): [
+            Cell("/subscribe/confirm/vgs_no-such-link", EVERYONE, public=True, form={})],
         ("GET", "/invite/{token}"): [Cell("/invite/no-such-invitation", EVERYONE, public=True)],
         ("POST", "/invite/{token}"): [Cell("/invite/no-such-invitation", EVERYONE, public=True,
                                            form={"name": "X", "password": PASSWORD})],

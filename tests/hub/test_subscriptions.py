@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -71,3 +72,30 @@ async def test_without_an_email_server_sign_up_says_so(
     hub = Hub(await aiohttp_client(make_app(smtp_url=None)), clock)
     answer = await hub.call("POST", "/api/v1/subscriptions", expect=409, json=HOME)
     assert answer["error"] == "email_off"
+
+
+async def test_the_emailed_link_opens_a_page_that_confirms_with_one_click(
+        aiohttp_client: Any, make_app: Callable[..., web.Application], clock: Clock,
+        sink: Sink) -> None:
+    hub = await resident_hub(aiohttp_client, make_app, clock, sink)
+    await hub.client.post("/api/v1/subscriptions", json=HOME)
+    secret = await sink.subscription_secret()
+    page = await hub.client.get(f"/subscribe/confirm/{secret}")
+    html = await page.text()
+    assert page.status == 200 and "Confirm your alert subscription" in html
+    await hub.call("GET", "/api/v1/subscription", secret, expect=401)  # opening is not enough
+    token = re.search(r'name="csrf_token" value="(\w+)"', html)
+    assert token is not None
+    origin = str(hub.client.make_url("/")).rstrip("/")
+    forged = await hub.client.post(f"/subscribe/confirm/{secret}", headers={"Origin": origin},
+                                   data={"csrf_token": "0" * 64})
+    assert forged.status == 403
+    done = await hub.client.post(f"/subscribe/confirm/{secret}", headers={"Origin": origin},
+                                 data={"csrf_token": token.group(1)})
+    assert done.status == 200 and "You are subscribed" in await done.text()
+    assert (await hub.call("GET", "/api/v1/subscription", secret, expect=200))["status"] == \
+        "active"
+    stale = await hub.client.post("/subscribe/confirm/vgs_not-a-link",
+                                  headers={"Origin": origin},
+                                  data={"csrf_token": token.group(1)})
+    assert stale.status == 404
