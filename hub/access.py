@@ -164,6 +164,9 @@ class Rule:
     roles: frozenset[Role] = frozenset()  # empty: any principal
     hub_admin: bool = False
     browser: bool = False  # needs a browser session; one still before its second factor will do
+    # False only for capability URLs (a secret in the path is the whole authority, no cookie
+    # is involved): RFC 8058 one-click unsubscribe is POSTed by mail services without Origin.
+    csrf: bool = True
 
     def check(self, principal: Principal | None, has_session: bool) -> None:
         if self.public:
@@ -191,6 +194,14 @@ ACCOUNT = Rule(browser=True, roles=STAFF_ROLES)
 
 def roles(*allowed: Role) -> Rule:
     return Rule(roles=frozenset(allowed))
+
+
+def pages_for(*allowed: Role) -> Rule:
+    """A page for people of these roles, signed in with a browser."""
+    return Rule(browser=True, roles=frozenset(allowed))
+
+
+POLICE_PAGES = pages_for(Role.PUBLISHER, Role.APPROVER, Role.ADMIN)
 
 
 # Every endpoint, by handler name. An endpoint missing here is refused (deny by default), and
@@ -248,4 +259,26 @@ POLICY: dict[str, Rule] = {
     "subscription_confirm_page": PUBLIC,
     "subscription_confirm_submit": PUBLIC,
     "subscription_cancel": roles(Role.RESIDENT),
+    "alert_preview": roles(Role.PUBLISHER),
+    "area_list": SIGNED_IN,
+    "site_create": roles(Role.ADMIN),
+    "site_delete": roles(Role.ADMIN),
+    "contact_update": roles(Role.ADMIN),
+    "contact_delete": roles(Role.ADMIN),
+    "token_list": roles(Role.ADMIN),
+    "static_file": PUBLIC,
+    "console_page": ACCOUNT,  # partners are sent on to their desk
+    "alert_page": POLICE_PAGES,
+    "approval_page": pages_for(Role.APPROVER),
+    "desk_page": pages_for(Role.PARTNER, Role.ADMIN),
+    "own_organisation_page": pages_for(Role.ADMIN),
+    "organisation_page": pages_for(Role.ADMIN),
+    "subscribe_page": PUBLIC,
+    "subscribe_submit": PUBLIC,
+    "manage_page": PUBLIC,
+    "manage_submit": PUBLIC,
+    "unsubscribe_page": PUBLIC,
+    "unsubscribe_submit": Rule(public=True, csrf=False),
+    "public_page": PUBLIC,
+    "atom_feed": PUBLIC,
 }

@@ -67,8 +67,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
     app[LIMITS] = public_rate_limits()
     app.on_response_prepare.append(security_headers)
     for module in (organisations, tokens, accounts, alerts, reports, subscriptions, feed,
-                   health, spec, pages):
+                   health, spec):
         app.router.add_routes(module.routes)
+    for table in pages.ROUTES:
+        app.router.add_routes(table)
     app.cleanup_ctx.append(_notices)
     app.cleanup_ctx.append(_database(migrate))
     app.cleanup_ctx.append(_bus)

@@ -103,11 +103,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if rule is None:
             raise Forbidden("no access rule covers this endpoint")
         origin = request.headers.get("Origin")
-        if (request.method not in SAFE_METHODS and origin is not None
+        if (rule.csrf and request.method not in SAFE_METHODS and origin is not None
                 and origin not in allowed_origins(request)):
             raise Forbidden(f"cross-site request refused: origin {origin}")
         principal, login = await identify(request)
-        if _is_browser_write(request, login):
+        if rule.csrf and _is_browser_write(request, login):
             await check_csrf(request)
         rule.check(principal, login is not None)
         request[PRINCIPAL], request[LOGIN] = principal, login
@@ -129,16 +129,26 @@ async def _record_denial(request: web.Request, principal: Principal | None,
         log.exception("could not record an access denial")
 
 
-# Pages load scripts, styles and images from the hub only; nothing may frame them.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
+# Pages load scripts and styles from the hub only, images also from the map tile server;
+# nothing may frame them.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+       "img-src 'self' data: blob:{tiles}; connect-src 'self'; font-src 'self'; "
+       "media-src 'self'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def content_policy(tile_url: str) -> str:
+    """The CSP for a hub whose maps load tiles from `tile_url` (or `none`)."""
+    parts = urlsplit(tile_url.replace("{s}", "*"))  # Leaflet's subdomain placeholder
+    tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return CSP.format(tiles=tiles)
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Added to every answer, errors and WebSocket handshakes included."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy",
+                       content_policy(request.app[SETTINGS].tile_url))
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "same-origin")

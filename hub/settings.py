@@ -48,6 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIGIL_APPROVAL_FOR", "approval_for", "TLP:RED,Extreme",
             "comma-separated TLP labels and CAP severities whose alerts wait for a second "
             "person's approval; `none` means no alert waits"),
+    Setting("VIGIL_TILE_URL", "tile_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "map tiles for the pages (a `{z}/{x}/{y}` template); `none` shows a plain "
+            "background, as the pages also do when tiles cannot load"),
 )
 
 
@@ -69,6 +72,7 @@ class Settings:
     session_max_s: float = 43200.0
     upload_max_bytes: int = 25 * 1024 * 1024
     approval_for: str = "TLP:RED,Extreme"
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     explicit: frozenset[str] = frozenset()  # the variables the environment actually set
 
     @classmethod
@@ -110,4 +114,16 @@ def _convert(setting: Setting, raw: str) -> object:
         if size <= 0:
             raise ValueError(f"{setting.env} must be a positive number of bytes")
         return size
+    if setting.attr == "tile_url":
+        return _tile_url(setting, raw)
+    return raw
+
+
+def _tile_url(setting: Setting, raw: str) -> str:
+    if raw.lower() == "none":
+        return "none"
+    if not raw.startswith(("https://", "http://")) or not all(
+            part in raw for part in ("{z}", "{x}", "{y}")):
+        raise ValueError(f"{setting.env} must be an http(s) URL with {{z}}, {{x}} and {{y}}, "
+                         "or `none`")
     return raw

@@ -154,6 +154,7 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
         ("GET", "/invite/{token}"): [Cell("/invite/no-such-invitation", EVERYONE, public=True)],
         ("POST", "/invite/{token}"): [Cell("/invite/no-such-invitation", EVERYONE, public=True,
                                            form={"name": "X", "password": PASSWORD})],
+        ("GET", "/static/{path}"): [Cell("/static/vigil.css", EVERYONE, public=True)],
     }
 
 

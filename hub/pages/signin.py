@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import NoReturn
 
-import jinja2
 from aiohttp import web
 
 from hub import login, mfa
 from hub.access import Forbidden, Unauthenticated
 from hub.api.subscriptions import confirm
-from hub.auth import csrf_for_page, issue_cookies, login_of, secret_key
+from hub.auth import issue_cookies, login_of, secret_key
 from hub.http import CLOCK, SESSIONS, rate_limit
-from hub.messages import TEMPLATES
+from hub.pages.render import failed, render
 from hub.throttle import Throttled
 from partners.accounts import MAX_PASSWORD, MIN_PASSWORD, open_invitation
 from partners.models import Organisation
 from partners.validation import InvalidInput
 
 routes = web.RouteTableDef()
-_pages = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                            undefined=jinja2.StrictUndefined)
 NEXT_PAGE = {login.Step.DONE: "/account", login.Step.CODE: "/login/mfa",
              login.Step.ENROL: "/account/mfa"}
-
-
-def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
-    response = web.Response(status=status, content_type="text/html")
-    context.setdefault("error", None)
-    context["csrf_token"] = csrf_for_page(request, response)
-    response.text = _pages.get_template(f"pages/{name}.html").render(**context)
-    return response
-
-
-def failed(request: web.Request, name: str, error: Exception, **context: Any) -> web.Response:
-    """The same form again, with what went wrong and the status the API would give."""
-    if isinstance(error, Throttled):
-        response = render(request, name, 429, error=str(error), **context)
-        response.headers["Retry-After"] = str(error.retry_after)
-        return response
-    status = {Unauthenticated: 401, Forbidden: 403}.get(type(error), 422)
-    return render(request, name, status, error=str(error), **context)
 
 
 def signed_in(request: web.Request, signed: login.SignedIn) -> NoReturn:

@@ -1,0 +1,8 @@
+"""Server-rendered pages: sign-in, the publisher console, the partner desk and its
+administration, and the residents' pages; their scripts and styles are in hub/static."""
+
+from aiohttp import web
+
+from hub.pages import signin, static
+
+ROUTES: tuple[web.RouteTableDef, ...] = (signin.routes, static.routes)
