@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,6 +16,7 @@ from partners.models import Subscription, SubscriptionStatus
 from partners.validation import Checker, InvalidInput
 
 TOKEN_PREFIX = "vgs_"
+UNSUBSCRIBE_PREFIX = "u_"
 MIN_RADIUS_M, MAX_RADIUS_M = 100, 10_000
 CONFIRM_WITHIN = timedelta(days=2)
 
@@ -74,3 +77,31 @@ async def activate(session: AsyncSession, secret: str,
     row.status, row.confirmed_at = SubscriptionStatus.ACTIVE, now
     session.add(row)
     return row, True
+
+
+def unsubscribe_token(subscription_id: str, key: str) -> str:
+    """The secret of one subscription's unsubscribe link in alert emails.
+
+    The confirmation secret is kept only hashed, so alert emails carry a MAC of the
+    subscription id instead; it opens nothing but unsubscribing (RFC 8058).
+    """
+    mac = hmac.new(key.encode(), f"unsubscribe|{subscription_id}".encode(), hashlib.sha256)
+    return f"{UNSUBSCRIBE_PREFIX}{subscription_id}.{mac.hexdigest()[:32]}"
+
+
+async def by_unsubscribe_token(session: AsyncSession, token: str,
+                               key: str) -> Subscription | None:
+    """The subscription an unsubscribe link names, if the link is genuine."""
+    subscription_id = token.removeprefix(UNSUBSCRIBE_PREFIX).partition(".")[0]
+    if not token.startswith(UNSUBSCRIBE_PREFIX) or not hmac.compare_digest(
+            token, unsubscribe_token(subscription_id, key)):
+        return None
+    return await session.get(Subscription, subscription_id)
+
+
+def cancel(row: Subscription, now: datetime) -> bool:
+    """Cancel a subscription (the caller commits); False when it was already cancelled."""
+    if row.status == SubscriptionStatus.CANCELLED:
+        return False
+    row.status, row.cancelled_at = SubscriptionStatus.CANCELLED, now
+    return True
