@@ -80,6 +80,10 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
     return app
 
 
+def renderer(settings: Settings) -> Renderer:
+    return Renderer(settings.public_url, secret_key=settings.secret_key or "")
+
+
 def public_rate_limits() -> dict[str, RateLimit]:
     """Per-address budgets for the endpoints anyone may call without a credential."""
     return {"login": RateLimit(burst=20, per_minute=10),
@@ -135,8 +139,8 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
 
 async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
     channels = build_channels(app[SETTINGS])
-    app[DISPATCHER] = Dispatcher(app[SESSIONS], channels, Renderer(app[SETTINGS].public_url),
-                                 app[CLOCK], timing=Timing(lease_s=app[SETTINGS].delivery_lease_s))
+    app[DISPATCHER] = Dispatcher(app[SESSIONS], channels, renderer(app[SETTINGS]), app[CLOCK],
+                                 timing=Timing(lease_s=app[SETTINGS].delivery_lease_s))
     app[BUS].subscribe(app[DISPATCHER].notify)
     escalator = Escalator(app[SESSIONS], app[CLOCK], frozenset(channels),
                           app[DISPATCHER].notify)
@@ -163,7 +167,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     sessions = db.session_factory(engine)
     bus = create_bus(settings.broker_url)
     channels = build_channels(settings)
-    dispatcher = Dispatcher(sessions, channels, Renderer(settings.public_url), utcnow,
+    dispatcher = Dispatcher(sessions, channels, renderer(settings), utcnow,
                             timing=Timing(lease_s=settings.delivery_lease_s))
     bus.subscribe(dispatcher.notify)
     escalator = Escalator(sessions, utcnow, frozenset(channels), dispatcher.notify)

@@ -21,7 +21,7 @@ from hub.db import Sessions
 from hub.messages import Renderer
 from hub.models import Alert, Delivery, DeliveryAttempt, DeliveryStatus
 from hub.targeting import FEED
-from partners.models import Contact
+from partners.models import Contact, Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
 DONE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.DEAD)
@@ -142,8 +142,14 @@ class Dispatcher:
             alert = await session.get(Alert, delivery.alert_id)
             contact = await session.get(Contact, delivery.contact_id) if delivery.contact_id \
                 else None
+            resident = await session.get(Subscription, delivery.subscription_id) \
+                if delivery.subscription_id else None
         channel = self.channels.get(delivery.channel)
-        target = _target(delivery.channel, contact)
+        target = resident.email if resident else _target(delivery.channel, contact)
+        if resident is not None and resident.status != SubscriptionStatus.ACTIVE:
+            await self._record(delivery_id, Outcome(
+                ok=False, permanent=True, error="the resident unsubscribed"), 0)
+            return None
         if alert is None or channel is None or target is None:
             reason = "channel not configured" if channel is None else "recipient has no address"
             await self._record(delivery_id, Outcome(ok=False, error=reason,
@@ -153,8 +159,9 @@ class Dispatcher:
             await self._record(delivery_id, Outcome(
                 ok=False, permanent=True, error="the alert expired before it could be sent"), 0)
             return None
-        message = self.renderer.alert(alert, idempotency_key=delivery.idempotency_key,
-                                      html=delivery.channel == "email")
+        message = self.renderer.alert(
+            alert, idempotency_key=delivery.idempotency_key, html=delivery.channel == "email",
+            unsubscribe_url=self.renderer.unsubscribe_url(resident.id) if resident else None)
         return channel, message, target
 
     async def _send(self, channel: Channel, message: Message, target: str) -> Outcome:

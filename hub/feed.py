@@ -131,7 +131,7 @@ class FeedHub:
             select(Delivery.id, Delivery.organisation_id, Delivery.contact_id)
             .where(Delivery.alert_id == alert.id, Delivery.channel == FEED)
         )).all()
-        orgs = {org for _, org, contact in rows if contact is None}
+        orgs = {org for _, org, contact in rows if contact is None and org is not None}
         contacts = {contact for _, _, contact in rows if contact is not None}
         targets = [d for d in self.desks if may_receive(d.principal, alert, orgs, contacts)]
         if not targets:
@@ -170,7 +170,7 @@ class FeedHub:
             desk.live = True
 
 
-def _desk_matches(desk: Desk, org: str, contact: str | None) -> bool:
+def _desk_matches(desk: Desk, org: str | None, contact: str | None) -> bool:
     if contact is not None:
         return desk.principal.contact_id == contact
     return desk.principal.organisation_id == org

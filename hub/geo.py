@@ -16,6 +16,7 @@ MAX_VERTICES = 10_000
 # widest legitimate ones and stay well inside this. Anything larger is a unit mistake.
 MAX_RADIUS_M = 1_000_000.0
 EARTH_RADIUS_M = 6_371_008.8
+METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180
 
 
 class AreaError(ValueError):
@@ -42,6 +43,20 @@ class Area:
             return haversine_m(lat, lon, lats, lons) <= radius
         assert self.polygon is not None
         return shapely.intersects_xy(self.polygon, lons, lats)
+
+    def reaches(self, lats: np.ndarray, lons: np.ndarray, radii_m: np.ndarray) -> np.ndarray:
+        """Which circles (a resident's point and radius) the area touches, vectorised."""
+        if self.circle is not None:
+            lat, lon, radius = self.circle
+            return haversine_m(lat, lon, lats, lons) <= radius + radii_m
+        assert self.polygon is not None
+        # Distances in a local flat projection around the area: exact enough at city scale.
+        origin = self.polygon.centroid
+        scale_x = METRES_PER_DEGREE * math.cos(math.radians(origin.y))
+        flat = shapely.transform(self.polygon, lambda xy: (xy - (origin.x, origin.y))
+                                 * (scale_x, METRES_PER_DEGREE))
+        points = shapely.points((lons - origin.x) * scale_x, (lats - origin.y) * METRES_PER_DEGREE)
+        return np.asarray(shapely.distance(flat, points) <= radii_m)
 
 
 def haversine_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:

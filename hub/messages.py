@@ -10,6 +10,7 @@ import jinja2
 from channels.base import Message
 from hub.models import Alert
 from hub.tlp import EXPLANATIONS, Tlp
+from partners.residents import unsubscribe_token
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TLP_COLOURS = {Tlp.RED: "#FF2B2B", Tlp.AMBER_STRICT: "#FFC000", Tlp.AMBER: "#FFC000",
@@ -20,8 +21,10 @@ KIND_LABELS = {"Alert": "", "Update": "UPDATE: ", "Cancel": "CANCELLED: "}
 class Renderer:
     """Renders alerts; one per process, templates compiled once."""
 
-    def __init__(self, public_url: str, directory: Path = TEMPLATES) -> None:
+    def __init__(self, public_url: str, directory: Path = TEMPLATES, *,
+                 secret_key: str = "") -> None:
         self.public_url = public_url.rstrip("/")
+        self.secret_key = secret_key  # signs residents' unsubscribe links
         loader = jinja2.FileSystemLoader(directory)
         self.text = jinja2.Environment(loader=loader, autoescape=False,
                                        undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -45,6 +48,12 @@ class Renderer:
             html=self.html.get_template("messages/alert.html").render(context) if html else None,
             headers=headers,
         )
+
+    def unsubscribe_url(self, subscription_id: str) -> str:
+        """The one-click unsubscribe link of a resident's subscription (RFC 8058)."""
+        assert self.secret_key, "the renderer needs the secret key to sign resident links"
+        token = unsubscribe_token(subscription_id, self.secret_key)
+        return f"{self.public_url}/unsubscribe/{token}"
 
     def _context(self, alert: Alert, unsubscribe_url: str | None) -> dict[str, Any]:
         tlp = Tlp(alert.tlp)

@@ -81,8 +81,12 @@ class Delivery(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
-    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    # None for a resident's delivery, which names its subscription instead.
+    organisation_id: str | None = Field(default=None, foreign_key="organisation.id",
+                                        index=True, max_length=32)
     contact_id: str | None = Field(default=None, foreign_key="contact.id", max_length=32)
+    subscription_id: str | None = Field(default=None, foreign_key="subscription.id",
+                                        max_length=32)
     channel: str = Field(max_length=16)
     recipient: str = Field(max_length=400)
     idempotency_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})

@@ -25,7 +25,8 @@ async def write_deliveries(session: AsyncSession, alert_id: str, recipients: lis
     if recipients:
         await session.exec(insert(Delivery), params=[
             {"id": new_id(), "alert_id": alert_id, "organisation_id": r.organisation_id,
-             "contact_id": r.contact_id, "channel": r.channel, "recipient": r.recipient,
+             "contact_id": r.contact_id, "subscription_id": r.subscription_id,
+             "channel": r.channel, "recipient": r.recipient,
              "idempotency_key": r.idempotency_key(alert_id), "status": DeliveryStatus.PENDING,
              "attempts": 0, "next_attempt_at": now, "created_at": now, "reason": reason}
             for r in recipients

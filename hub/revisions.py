@@ -114,18 +114,22 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
     (possibly new) area now covers; all filtered by the revision's TLP label."""
     reach = await plan(session, draft.area, draft.tlp, channels)
     earlier = (await session.exec(
-        select(Delivery.organisation_id, Delivery.contact_id, Delivery.channel,
-               Delivery.recipient)
-        .join(Alert, col(Alert.id) == col(Delivery.alert_id))
+        select(Delivery).join(Alert, col(Alert.id) == col(Delivery.alert_id))
         .where(_in_chain(root.id)))).all()
-    seen = {(r.channel, r.organisation_id, r.contact_id) for r in reach.recipients}
-    for org, contact, channel, recipient in earlier:
-        if (channel, org, contact) in seen or not _allowed(draft.tlp, channel, contact):
+    seen = {(r.channel, r.organisation_id, r.contact_id, r.subscription_id)
+            for r in reach.recipients}
+    for row in earlier:
+        key = (row.channel, row.organisation_id, row.contact_id, row.subscription_id)
+        if key in seen or not _allowed(draft.tlp, row.channel, row.contact_id,
+                                       row.subscription_id):
             continue
-        seen.add((channel, org, contact))
-        reach.recipients.append(Recipient(org, contact, channel, recipient))
-    reach.organisations = sorted({r.organisation_id for r in reach.recipients})
+        seen.add(key)
+        reach.recipients.append(Recipient(row.organisation_id, row.contact_id, row.channel,
+                                          row.recipient, row.subscription_id))
+    reach.organisations = sorted({r.organisation_id for r in reach.recipients
+                                  if r.organisation_id})
     reach.contacts = {r.contact_id for r in reach.recipients if r.contact_id}
+    reach.residents = len({r.subscription_id for r in reach.recipients if r.subscription_id})
     return reach
 
 
@@ -134,7 +138,9 @@ def _in_chain(root_id: str) -> Any:
     return (col(Alert.id) == root_id) | (col(Alert.references_id) == root_id)
 
 
-def _allowed(tlp: Tlp, channel: str, contact: str | None) -> bool:
+def _allowed(tlp: Tlp, channel: str, contact: str | None, resident: str | None) -> bool:
+    if resident is not None:
+        return tlp is Tlp.CLEAR  # a revision that raises the label stops reaching residents
     if not tlp.individuals_only:
         return True
     # TLP:RED: named people only; no shared desk feed, no chat room.

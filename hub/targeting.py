@@ -13,7 +13,7 @@ from channels.chat import ChatChannel
 from channels.email import EmailChannel
 from hub.geo import Area
 from hub.tlp import Tlp
-from partners.models import Contact, Organisation, Site, Tier
+from partners.models import Contact, Organisation, Site, Subscription, SubscriptionStatus, Tier
 
 FEED = "feed"
 
@@ -27,15 +27,19 @@ _chat = ChatChannel()
 
 @dataclass(frozen=True)
 class Recipient:
-    """One delivery to write: an organisation's desk, or one contact on one channel."""
+    """One delivery to write: an organisation's desk, one contact on one channel, or a
+    resident's email."""
 
-    organisation_id: str
+    organisation_id: str | None  # None for a resident
     contact_id: str | None
     channel: str
     recipient: str  # shown to the publisher; addresses are masked
+    subscription_id: str | None = None  # a resident's subscription
 
     def idempotency_key(self, alert_id: str) -> str:
-        raw = f"{alert_id}|{self.channel}|{self.organisation_id}|{self.contact_id or ''}"
+        raw = f"{alert_id}|{self.channel}|{self.organisation_id or ''}|{self.contact_id or ''}"
+        if self.subscription_id:
+            raw += f"|resident:{self.subscription_id}"
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -69,10 +73,15 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp,
     Primary-tier contacts are alerted at once; the secondary tier is the escalation list.
     TLP:RED reaches named people only: each primary contact with an email address, by email
     and on the live feed of that contact's own credentials; never an organisation's shared
-    desk, a chat room, or a contact known only by a chat URL. `channels` names the
-    outbound channels this hub has switched on (email needs an SMTP server).
+    desk, a chat room, or a contact known only by a chat URL. Residents hear only TLP:CLEAR
+    alerts, by email, when their circle touches the area. `channels` names the outbound
+    channels this hub has switched on (email needs an SMTP server).
     """
     reach = Reach(organisations=await organisations_in(session, area))
+    if tlp is Tlp.CLEAR and _email.name in channels:
+        residents = await residents_near(session, area)
+        reach.residents = len(residents)
+        reach.recipients += residents
     if not reach.organisations:
         return reach
     if not tlp.individuals_only:
@@ -85,6 +94,21 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp,
                                               Tier.PRIMARY)
     reach.contacts = {r.contact_id for r in reach.recipients if r.contact_id}
     return reach
+
+
+async def residents_near(session: AsyncSession, area: Area) -> list[Recipient]:
+    """An email to each active subscription whose circle the area touches, in one pass."""
+    rows = (await session.exec(
+        select(Subscription).where(Subscription.status == SubscriptionStatus.ACTIVE)
+        .order_by(col(Subscription.id)))).all()
+    if not rows:
+        return []
+    lats = np.fromiter((row.lat for row in rows), dtype=float, count=len(rows))
+    lons = np.fromiter((row.lon for row in rows), dtype=float, count=len(rows))
+    radii = np.fromiter((row.radius_m for row in rows), dtype=float, count=len(rows))
+    near = area.reaches(lats, lons, radii)
+    return [Recipient(None, None, _email.name, f"resident <{_email.describe(row.email)}>", row.id)
+            for row, hit in zip(rows, near, strict=True) if hit]
 
 
 async def tier_recipients(session: AsyncSession, organisations: list[str], tlp: Tlp,

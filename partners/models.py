@@ -68,6 +68,8 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
     kind: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # A BIA's boundary (GeoJSON Polygon or MultiPolygon): a preset area for publishers.
+    boundary: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
 
 
 class Site(SQLModel, table=True):
