@@ -19,6 +19,7 @@ from hub.api import (
     feed,
     health,
     organisations,
+    reach,
     reports,
     spec,
     subscriptions,
@@ -66,7 +67,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
                                 timedelta(seconds=settings.session_max_s))
     app[LIMITS] = public_rate_limits()
     app.on_response_prepare.append(security_headers)
-    for module in (organisations, tokens, accounts, alerts, reports, subscriptions, feed,
+    for module in (organisations, tokens, accounts, alerts, reach, reports, subscriptions, feed,
                    health, spec):
         app.router.add_routes(module.routes)
     for table in pages.ROUTES:

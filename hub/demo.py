@@ -274,12 +274,16 @@ async def _ensure_organisation(session: AsyncSession, org: OrgSeed) -> str:
     An organisation that already exists is left exactly as it is, so re-running the demo
     never duplicates rows nor undoes what an operator changed through the API.
     """
-    found = await session.exec(select(Organisation.id).where(Organisation.name == org.name))
+    found = await session.exec(select(Organisation).where(Organisation.name == org.name))
     existing = found.first()
     if existing is not None:
-        return existing
+        if existing.boundary is None and org.name in BIA_BOUNDARIES:
+            existing.boundary = BIA_BOUNDARIES[org.name]  # a demo database from before presets
+            session.add(existing)
+        return existing.id
     organisation = await create_organisation(
         session, OrganisationDraft(org.name, org.kind, list(org.sites)))
+    organisation.boundary = BIA_BOUNDARIES.get(org.name)
     await audit.record(session, ACTOR, "organisation.create", organisation.id,
                        {"name": org.name, "kind": org.kind, "sites": len(org.sites)})
     for seed_contact in org.contacts:

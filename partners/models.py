@@ -69,7 +69,7 @@ class Organisation(SQLModel, table=True):
     kind: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     # A BIA's boundary (GeoJSON Polygon or MultiPolygon): a preset area for publishers.
-    boundary: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    boundary: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
 
 
 class Site(SQLModel, table=True):

@@ -2,6 +2,137 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from aiohttp import web
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub.access import NotFound, Principal, visible_alert
+from hub.http import SESSIONS, principal_of
+from hub.models import Ack, Alert, AlertStatus, AuditEvent, Delivery, Report
+from hub.pages.render import render
+from partners.models import Organisation, Role, User
 
 routes = web.RouteTableDef()
+
+
+@routes.get("/alerts/{id}")
+async def alert_page(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        try:
+            opened = await visible_alert(session, principal, request.match_info["id"])
+        except NotFound:
+            return render(request, "dashboard/missing", status=404)
+        # Deliveries, acks and reports hang off each message; the page follows the whole
+        # chain from the original, whichever message of it was opened.
+        root = opened
+        if opened.references_id is not None:
+            try:
+                root = await visible_alert(session, principal, opened.references_id)
+            except NotFound:
+                pass  # first reached by this revision: it is all they may see of the chain
+        names = await _names_reached(session, principal, root)
+    may_revise = (principal.role is Role.PUBLISHER
+                  and principal.organisation_id == root.sender_org_id)
+    return render(request, "dashboard/alert", scripts=["dashboard.js"], maps=True,
+                  alert=root, names=names, may_revise=may_revise,
+                  sender=names.get(root.sender_org_id or "", "—"))
+
+
+def _in_chain(root_id: str) -> ColumnElement[bool]:
+    return or_(col(Alert.id) == root_id, col(Alert.references_id) == root_id)
+
+
+async def _names_reached(session: AsyncSession, principal: Principal,
+                         root: Alert) -> dict[str, str]:
+    """Names of the organisations the alert reached or heard from. Only the sender sees
+    them all; anyone else sees their own and the sender's."""
+    chain = select(Alert.id).where(_in_chain(root.id))
+    wanted = {root.sender_org_id, principal.organisation_id}
+    if principal.sees_everything_of(root):
+        for org_column, alert_column in ((Delivery.organisation_id, Delivery.alert_id),
+                                         (Ack.organisation_id, Ack.alert_id),
+                                         (Report.organisation_id, Report.alert_id)):
+            found = await session.exec(select(org_column).where(col(alert_column).in_(chain))
+                                       .distinct())
+            wanted.update(found.all())
+    rows = await session.exec(select(Organisation.id, Organisation.name)
+                              .where(col(Organisation.id).in_(wanted - {None})))
+    return {org_id: name for org_id, name in rows.all()}
+
+
+@dataclass(frozen=True)
+class Held:
+    """A pending alert as the approval queue shows it."""
+
+    alert: Alert
+    author: str
+    reach: dict[str, int]
+    own: bool  # the viewer wrote it, so may not approve it
+
+    @property
+    def tlp_class(self) -> str:
+        return "tlp-" + self.alert.tlp.removeprefix("TLP:").lower().replace("+", "-")
+
+    @property
+    def severity_class(self) -> str:
+        return f"sev-{self.alert.severity.lower()}"
+
+    @property
+    def area_text(self) -> str:
+        return describe_area(self.alert.area)
+
+
+def describe_area(area: dict[str, Any]) -> str:
+    """The area in words, for people who cannot use the map."""
+    circle = area.get("circle")
+    if isinstance(circle, dict):
+        return (f"a circle of {circle.get('radius_m')} m around {circle.get('lat')}, "
+                f"{circle.get('lon')}")
+    if area.get("type") == "MultiPolygon":
+        return f"{len(area.get('coordinates', []))} separate zones"
+    ring = (area.get("coordinates") or [[]])[0]
+    if ring:
+        lats = [point[1] for point in ring]
+        lons = [point[0] for point in ring]
+        return (f"a zone from {min(lats):.4f}, {min(lons):.4f} "
+                f"to {max(lats):.4f}, {max(lons):.4f}")
+    return "an area"
+
+
+@routes.get("/approvals")
+async def approval_page(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        pending = (await session.exec(
+            select(Alert).where(col(Alert.sender_org_id) == principal.organisation_id,
+                                col(Alert.status) == AlertStatus.PENDING)
+            .order_by(col(Alert.created_at), col(Alert.id)))).all()
+        reach = await _submitted_reach(session, [alert.id for alert in pending])
+        authors = await _authors(session, {alert.created_by for alert in pending})
+    held = [Held(alert, authors.get(alert.created_by, "an API token"),
+                 reach.get(alert.id, {}), alert.created_by == principal.actor)
+            for alert in pending]
+    return render(request, "dashboard/approvals", scripts=["dashboard.js"], maps=True,
+                  held=held)
+
+
+async def _submitted_reach(session: AsyncSession, alert_ids: list[str]
+                           ) -> dict[str, dict[str, int]]:
+    """Whom each held alert would reach, as counted when it was submitted."""
+    events = await session.exec(select(AuditEvent).where(
+        col(AuditEvent.action) == "alert.submit", col(AuditEvent.subject).in_(alert_ids)))
+    return {event.subject: {key: int(event.detail.get(key, 0))
+                            for key in ("organisations", "contacts", "residents")}
+            for event in events.all()}
+
+
+async def _authors(session: AsyncSession, actors: set[str]) -> dict[str, str]:
+    """Who wrote each alert: a person's name and address; systems stay `an API token`."""
+    user_ids = [actor.removeprefix("user:") for actor in actors if actor.startswith("user:")]
+    users = await session.exec(select(User).where(col(User.id).in_(user_ids)))
+    return {f"user:{user.id}": f"{user.name} ({user.email})" for user in users.all()}

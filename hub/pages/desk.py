@@ -4,4 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.auth import login_of
+from hub.http import SESSIONS, SETTINGS
+from hub.pages.render import render
+from partners.models import Organisation, Role
+
 routes = web.RouteTableDef()
+
+
+@routes.get("/desk")
+async def desk_page(request: web.Request) -> web.Response:
+    """The page shell; desk.js loads the history and keeps the live feed open."""
+    user = login_of(request).user
+    async with request.app[SESSIONS]() as session:
+        organisation = await session.get(Organisation, user.organisation_id)
+    return render(request, "desk/desk_page", scripts=["desk.js"], maps=True,
+                  organisation=organisation.name if organisation else "",
+                  organisation_id=user.organisation_id,
+                  upload_max_bytes=request.app[SETTINGS].upload_max_bytes,
+                  # Only partner staff answer alerts; an organisation's admin watches.
+                  can_answer=user.role == Role.PARTNER)

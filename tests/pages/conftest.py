@@ -46,6 +46,7 @@ class LiveHub:
     sink: Sink
     clock: Clock
     contexts: list[BrowserContext] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # script errors and CSP violations
 
     async def page(self, **options: Any) -> Page:
         """A new page in a new browser context: its own cookies, like a second person."""
@@ -53,6 +54,10 @@ class LiveHub:
         self.contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(10_000)
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: {error}"))
+        page.on("console", lambda message: self.errors.append(f"{page.url}: {message.text}")
+                if message.type == "error" and "Failed to load resource" not in message.text
+                else None)
         return page
 
     async def person(self, organisation_id: str, role: str, email: str,
@@ -140,6 +145,8 @@ async def live(tmp_path: Path, sink: Sink, aiohttp_server: Any) -> AsyncIterator
         hub = LiveHub(f"http://127.0.0.1:{port}", Hub(client, clock), browser, sink, clock)
         try:
             yield hub
+            # A page whose script failed, or that broke the CSP, fails its test.
+            assert not hub.errors, hub.errors
         finally:
             for context in hub.contexts:
                 await context.close()

@@ -1,0 +1,46 @@
+"""Before sending: whom an alert would reach and on which channels, and the preset areas."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from aiohttp import web
+from sqlmodel import col, select
+
+from hub.alerts import read_alert
+from hub.http import CLOCK, SESSIONS, SETTINGS, read_json
+from hub.publish import needs_approval
+from hub.targeting import outbound_channels, plan
+from partners.models import Organisation
+
+routes = web.RouteTableDef()
+NAMES_SHOWN = 50
+
+
+@routes.post("/api/v1/alerts/preview")
+async def alert_preview(request: web.Request) -> web.Response:
+    """The reach of an alert body as it would be published now; nothing is written."""
+    draft = read_alert(await read_json(request), request.app[CLOCK]())
+    settings = request.app[SETTINGS]
+    async with request.app[SESSIONS]() as session:
+        reach = await plan(session, draft.area, draft.tlp, outbound_channels(settings.smtp_url))
+        names = (await session.exec(
+            select(Organisation.name).where(col(Organisation.id).in_(reach.organisations))
+            .order_by(col(Organisation.name)).limit(NAMES_SHOWN))).all()
+    return web.json_response({
+        **reach.counts(),
+        "channels": dict(sorted(Counter(r.channel for r in reach.recipients).items())),
+        "organisation_names": list(names),
+        "needs_approval": needs_approval(draft, settings.approval_for),
+    })
+
+
+@routes.get("/api/v1/areas")
+async def area_list(request: web.Request) -> web.Response:
+    """Preset areas: each business improvement area's boundary."""
+    async with request.app[SESSIONS]() as session:
+        rows = (await session.exec(
+            select(Organisation).where(col(Organisation.boundary).is_not(None))
+            .order_by(col(Organisation.name)))).all()
+    return web.json_response([{"organisation_id": row.id, "name": row.name, "kind": row.kind,
+                               "area": row.boundary} for row in rows])

@@ -1,0 +1,178 @@
+/* The publisher console: draw or pick the area, preview the reach, send the alert. */
+"use strict";
+(function () {
+  const form = document.getElementById("alert-form");
+  if (!form) return; // approvers and admins see only the recent alerts
+  const { api, el, map: makeMap, areaLayer, announce, showErrors } = window.Vigil;
+  const summary = document.getElementById("area-summary");
+  const reachBox = document.getElementById("reach");
+  const formError = document.getElementById("form-error");
+  const presetSelect = document.getElementById("preset");
+  let area = null;
+  let presets = [];
+
+  /* The map with Leaflet.draw: one shape at a time, polygon or circle. */
+  const view = makeMap(document.getElementById("map"));
+  const drawn = new L.FeatureGroup().addTo(view);
+  view.addControl(new L.Control.Draw({
+    position: "topleft",
+    draw: {
+      polyline: false, rectangle: false, marker: false, circlemarker: false,
+      polygon: { allowIntersection: false, showArea: false, shapeOptions: { color: "#b3261e" } },
+      circle: { showRadius: true, metric: true, shapeOptions: { color: "#b3261e" } },
+    },
+    edit: { featureGroup: drawn },
+  }));
+
+  function describe(value) {
+    if (!value) return "No area yet.";
+    if (value.circle) {
+      const c = value.circle;
+      return `Circle of ${Math.round(c.radius_m)} m around ${c.lat.toFixed(5)}, ${c.lon.toFixed(5)}.`;
+    }
+    const points = value.coordinates[0].length - 1;
+    return `Polygon with ${points} corners.`;
+  }
+
+  function setArea(value, label) {
+    area = value;
+    summary.textContent = label ? `${label}: ${describe(value)}` : describe(value);
+    schedulePreview();
+  }
+
+  function fromLayer(layer) {
+    if (layer instanceof L.Circle) {
+      const centre = layer.getLatLng();
+      return { circle: { lat: centre.lat, lon: centre.lng, radius_m: Math.round(layer.getRadius()) } };
+    }
+    return layer.toGeoJSON().geometry;
+  }
+
+  function show(value, label) {
+    drawn.clearLayers();
+    const layer = areaLayer(value);
+    layer.eachLayer ? layer.eachLayer((part) => drawn.addLayer(part)) : drawn.addLayer(layer);
+    view.fitBounds(drawn.getBounds(), { maxZoom: 17, padding: [20, 20] });
+    setArea(value, label);
+  }
+
+  view.on(L.Draw.Event.CREATED, (event) => {
+    drawn.clearLayers();
+    drawn.addLayer(event.layer);
+    presetSelect.value = "";
+    setArea(fromLayer(event.layer));
+  });
+  view.on(L.Draw.Event.EDITED, () => {
+    const layers = drawn.getLayers();
+    if (layers.length) setArea(fromLayer(layers[0]));
+  });
+  view.on(L.Draw.Event.DELETED, () => setArea(drawn.getLayers().length ? fromLayer(drawn.getLayers()[0]) : null));
+
+  /* Preset areas: each BIA's boundary. */
+  api("GET", "/areas").then((rows) => {
+    presets = rows;
+    for (const [index, row] of rows.entries()) {
+      presetSelect.append(el("option", { value: String(index) }, row.name));
+    }
+  }).catch(() => {});
+  presetSelect.addEventListener("change", () => {
+    const chosen = presets[Number(presetSelect.value)];
+    if (presetSelect.value !== "" && chosen) show(chosen.area, chosen.name);
+  });
+
+  /* A typed circle, for keyboard users and for coordinates read over the radio. */
+  document.getElementById("circle-apply").addEventListener("click", () => {
+    const lat = Number(document.getElementById("circle-lat").value);
+    const lon = Number(document.getElementById("circle-lon").value);
+    const radius = Number(document.getElementById("circle-radius").value);
+    if (!Number.isFinite(lat) || !Number.isFinite(lon) || !(radius > 0)
+        || document.getElementById("circle-lat").value === "" || document.getElementById("circle-lon").value === "") {
+      summary.textContent = "Give a latitude, a longitude and a radius above 0.";
+      return;
+    }
+    presetSelect.value = "";
+    show({ circle: { lat, lon, radius_m: radius } });
+  });
+
+  /* The expiry field shows the viewer's local time; the API gets an ISO time with offset. */
+  const expires = document.getElementById("expires");
+  const toLocalInput = (date) => {
+    const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+    return shifted.toISOString().slice(0, 16);
+  };
+  expires.value = toLocalInput(new Date(form.dataset.defaultExpiry));
+
+  function body() {
+    const data = new FormData(form);
+    const out = {
+      headline: data.get("headline").trim(), event: data.get("event").trim(),
+      category: data.get("category"), severity: data.get("severity"),
+      urgency: data.get("urgency"), certainty: data.get("certainty"),
+      tlp: data.get("tlp"), description: data.get("description"),
+      instruction: data.get("instruction"), language: data.get("language"),
+      ack_within_s: Number(data.get("ack_within_s")),
+    };
+    if (area) out.area = area;
+    if (expires.value) out.expires = new Date(expires.value).toISOString();
+    return out;
+  }
+
+  function renderReach(reach) {
+    const channels = Object.entries(reach.channels)
+      .map(([name, count]) => `${name} ${count}`).join(", ") || "none";
+    reachBox.replaceChildren(
+      el("div", { class: "reach-counts" },
+        el("div", {}, el("strong", {}, reach.organisations), "organisations"),
+        el("div", {}, el("strong", {}, reach.contacts), "contacts"),
+        el("div", {}, el("strong", {}, reach.residents), "residents")),
+      el("p", {}, `Deliveries by channel: ${channels}.`),
+      reach.organisation_names.length
+        ? el("p", { class: "hint" }, `Organisations: ${reach.organisation_names.join(", ")}.`) : null,
+      reach.needs_approval
+        ? el("p", { class: "notice" }, "This alert waits for an approver before it is sent.") : null,
+    );
+  }
+
+  let timer = null;
+  function schedulePreview() {
+    clearTimeout(timer);
+    timer = setTimeout(preview, 400);
+  }
+
+  async function preview() {
+    if (!area) {
+      reachBox.replaceChildren(el("p", { class: "muted" }, "Choose an area to see whom the alert reaches."));
+      return;
+    }
+    // The preview needs only a valid area and label; placeholders fill what is not typed yet.
+    const draft = Object.assign(body(), {});
+    draft.headline = draft.headline || "Preview";
+    draft.event = draft.event || "Preview";
+    try {
+      renderReach(await api("POST", "/alerts/preview", draft));
+    } catch (error) {
+      reachBox.replaceChildren(el("p", { class: "error" }, error.message));
+    }
+  }
+
+  document.getElementById("preview").addEventListener("click", preview);
+  for (const input of form.querySelectorAll('input[name="tlp"]')) {
+    input.addEventListener("change", schedulePreview);
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    formError.hidden = true;
+    const send = document.getElementById("send");
+    send.disabled = true;
+    try {
+      const created = await api("POST", "/alerts", body());
+      announce(created.status === "pending" ? "Alert submitted for approval." : "Alert sent.");
+      window.location.assign(`/alerts/${created.id}`);
+    } catch (error) {
+      if (error.fields && error.fields.area && !area) error.fields.area = "draw or choose an area first";
+      showErrors(form, error, formError);
+      send.disabled = false;
+    }
+  });
+})();
