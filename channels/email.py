@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.policy
+import io
 import re
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
@@ -24,6 +27,9 @@ _SENDER = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 # RFC 5322 field names: printable ASCII except the colon.
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 
+# Long header lines are left whole (RFC 5322 allows 998 characters): folding a long URL
+# would turn List-Unsubscribe into RFC 2047 encoded words, which mail services ignore.
+_POLICY = email.policy.default.clone(max_line_length=998)
 # Written by the channel from the Message and the target. A caller's headers may add
 # List-Unsubscribe or pin Message-ID, never redirect a mail or change its structure.
 _CHANNEL_HEADERS = frozenset({
@@ -151,7 +157,7 @@ class EmailChannel:
             await self._hang_up()
 
     def _compose(self, message: Message, target: str) -> EmailMessage:
-        mail = EmailMessage()
+        mail = EmailMessage(policy=_POLICY)
         mail["From"] = self._mail_from
         mail["To"] = target
         mail["Subject"] = message.subject
@@ -172,6 +178,18 @@ class EmailChannel:
             mail.add_alternative(message.html, subtype="html")
         return mail
 
+    async def _send(self, smtp: aiosmtplib.SMTP, mail: EmailMessage, target: str) -> None:
+        """Send as aiosmtplib's send_message would, but flattened with our own policy."""
+        utf8 = not (self._envelope_from + target).isascii()
+        if utf8 and not smtp.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("the relay does not support SMTPUTF8 addresses")
+        policy = _POLICY.clone(linesep="\r\n", utf8=utf8)
+        with io.BytesIO() as out:
+            BytesGenerator(out, policy=policy).flatten(mail)
+            data = out.getvalue()
+        await smtp.sendmail(self._envelope_from, [target], data,
+                            mail_options=["SMTPUTF8"] if utf8 else [])
+
     async def _deliver(self, relay: _Relay, mail: EmailMessage, target: str) -> Outcome:
         for attempt in (1, 2):
             reused = self._smtp is not None and self._smtp.is_connected
@@ -182,7 +200,7 @@ class EmailChannel:
                 self._unreachable = (asyncio.get_running_loop().time(), error)
                 return Outcome(ok=False, error=error)
             try:
-                await smtp.send_message(mail, sender=self._envelope_from, recipients=[target])
+                await self._send(smtp, mail, target)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refusal = exc.recipients[0]
                 return self._refused(refusal.code, refusal.message, target)
