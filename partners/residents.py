@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from partners.validation import Checker, InvalidInput
 TOKEN_PREFIX = "vgs_"
 UNSUBSCRIBE_PREFIX = "u_"
 MIN_RADIUS_M, MAX_RADIUS_M = 100, 10_000
+PLACE_FIELDS = ("lat", "lon", "radius_m")
 CONFIRM_WITHIN = timedelta(days=2)
 
 
@@ -29,16 +31,66 @@ class SubscriptionDraft:
     radius_m: int
 
 
+@dataclass(frozen=True)
+class Place:
+    lat: float
+    lon: float
+    radius_m: int
+
+
 def read_subscription(body: object) -> SubscriptionDraft:
     check = Checker(body)
-    check.only({"email", "lat", "lon", "radius_m"})
+    check.only({"email", *PLACE_FIELDS})
     email = read_email(check)
+    place = _place(check)
+    check.done()
+    assert email and place is not None
+    return SubscriptionDraft(email, place.lat, place.lon, place.radius_m)
+
+
+def read_place(body: object) -> Place:
+    """A new point and radius for an existing subscription."""
+    check = Checker(body)
+    check.only(PLACE_FIELDS)
+    place = _place(check)
+    check.done()
+    assert place is not None
+    return place
+
+
+def _place(check: Checker) -> Place | None:
     lat = check.number("lat", low=-90, high=90)
     lon = check.number("lon", low=-180, high=180)
     radius = check.integer("radius_m", low=MIN_RADIUS_M, high=MAX_RADIUS_M, required=True)
-    check.done()
-    assert email and lat is not None and lon is not None and radius is not None
-    return SubscriptionDraft(email, lat, lon, radius)
+    if lat is None or lon is None or radius is None:
+        return None
+    return Place(lat, lon, radius)
+
+
+def form_body(form: Mapping[str, object], names: tuple[str, ...]) -> dict[str, object]:
+    """The named fields of a page form, numbers parsed; what does not parse stays text, so
+    the checker names that field. Blank fields are left out (and so reported missing)."""
+    body: dict[str, object] = {}
+    for name in names:
+        raw = form.get(name)
+        text = raw.strip() if isinstance(raw, str) else ""
+        if not text:
+            continue
+        body[name] = text if name == "email" else _parsed(text, int if name == "radius_m"
+                                                           else float)
+    return body
+
+
+def _parsed(text: str, kind: type[int] | type[float]) -> object:
+    try:
+        return kind(text)
+    except ValueError:
+        return text
+
+
+def move(row: Subscription, place: Place) -> None:
+    """Give a subscription a new point and radius (the caller commits)."""
+    row.lat, row.lon, row.radius_m = place.lat, place.lon, place.radius_m
 
 
 async def subscribe(session: AsyncSession, draft: SubscriptionDraft,

@@ -32,8 +32,17 @@ def subscription_json(row: Subscription) -> dict[str, Any]:
 
 @routes.post("/api/v1/subscriptions")
 async def subscription_create(request: web.Request) -> web.Response:
+    row = await sign_up(request, await read_json(request))
+    return web.json_response({"status": row.status,
+                              "detail": f"a confirmation link was sent to {row.email}"},
+                             status=202)
+
+
+async def sign_up(request: web.Request, body: object) -> Subscription:
+    """Store a pending subscription on the record and email its confirmation link: only the
+    link proves the address is the subscriber's (double opt-in). Shared with the API."""
     rate_limit(request, "signup")
-    draft = read_subscription(await read_json(request))
+    draft = read_subscription(body)
     notices = request.app[NOTICES]
     if notices.email is None:
         raise ApiError(409, "email_off", "this hub has no email server, so residents cannot "
@@ -45,10 +54,7 @@ async def subscription_create(request: web.Request) -> web.Response:
                            row.id, {"radius_m": row.radius_m})
         await session.commit()
     notices.confirm_subscription(row, secret)
-    # Only the emailed link proves the address is the subscriber's: double opt-in.
-    return web.json_response({"status": row.status,
-                              "detail": f"a confirmation link was sent to {row.email}"},
-                             status=202)
+    return row
 
 
 @routes.post("/api/v1/subscriptions/confirm")

@@ -2,6 +2,289 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
 from aiohttp import web
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hub import audit
+from hub.api.subscriptions import confirm, sign_up
+from hub.auth import secret_key
+from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, rate_limit
+from hub.messages import KIND_LABELS
+from hub.models import Alert, AlertStatus, MsgType
+from hub.pages.render import failed, render
+from hub.throttle import Throttled
+from hub.tlp import Tlp
+from partners.models import Subscription
+from partners.residents import (
+    PLACE_FIELDS,
+    by_secret,
+    by_unsubscribe_token,
+    cancel,
+    form_body,
+    move,
+    read_place,
+)
+from partners.validation import InvalidInput
 
 routes = web.RouteTableDef()
+RADII = (250, 500, 1000, 2000, 5000, 10_000)
+DEFAULT_RADIUS_M = 1000
+FEED_SIZE = 50
+ATOM = "http://www.w3.org/2005/Atom"
+SIGN_UP_FIELDS = ("email", *PLACE_FIELDS)
+PAGE = {"scripts": ["residents.js"], "maps": True}
+
+
+def radius_label(metres: int) -> str:
+    return f"{metres / 1000:g} km" if metres >= 1000 else f"{metres} m"
+
+
+def radius_options(current: int | None = None) -> list[tuple[int, str]]:
+    """The radius choices; an existing subscription's own radius stays on the list."""
+    values = sorted(set(RADII) | ({current} if current else set()))
+    return [(value, radius_label(value)) for value in values]
+
+
+def form_values(form: Mapping[str, object], names: Sequence[str]) -> dict[str, str]:
+    """What the resident typed, to fill the form in again after an error."""
+    return {name: str(form.get(name, ""))[:320] for name in names}
+
+
+def private(response: web.Response) -> web.Response:
+    """Pages opened by a secret link are never cached along the way."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def missing(request: web.Request, what: str) -> web.Response:
+    return private(render(request, "residents/missing", 404, what=what))
+
+
+def subscribe_form(request: web.Request, status: int = 200, values: dict[str, str] | None = None,
+                   fields: dict[str, str] | None = None, error: str | None = None
+                   ) -> web.Response:
+    values = values or {"email": "", "lat": "", "lon": "", "radius_m": str(DEFAULT_RADIUS_M)}
+    return render(request, "residents/subscribe_page", status, values=values,
+                  fields=fields or {}, error=error, radii=radius_options(), **PAGE)
+
+
+@routes.get("/subscribe")
+async def subscribe_page(request: web.Request) -> web.Response:
+    return subscribe_form(request)
+
+
+@routes.post("/subscribe")
+async def subscribe_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    values = form_values(form, SIGN_UP_FIELDS)
+    try:
+        row = await sign_up(request, form_body(form, SIGN_UP_FIELDS))
+    except Throttled as error:
+        return failed(request, "residents/subscribe_page", error, values=values, fields={},
+                      radii=radius_options(), **PAGE)
+    except InvalidInput as error:
+        return subscribe_form(request, 422, values, error.fields,
+                              "Please correct the fields marked below.")
+    except ApiError as error:
+        return subscribe_form(request, error.status, values, error=(
+            "Sorry, this service cannot send email right now, so it cannot take new "
+            "subscriptions. Nothing was saved; please try again later."))
+    return render(request, "residents/subscribe_submit", email=row.email)
+
+
+@routes.get("/subscribe/confirm/{token}")
+async def subscription_confirm_page(request: web.Request) -> web.Response:
+    # A button, not a confirmation on GET: mail scanners follow links without asking.
+    return private(render(request, "subscription", token=request.match_info["token"],
+                          subscription=None))
+
+
+@routes.post("/subscribe/confirm/{token}")
+async def subscription_confirm_submit(request: web.Request) -> web.Response:
+    rate_limit(request, "signup")
+    token = request.match_info["token"]
+    async with request.app[SESSIONS]() as session:
+        try:
+            row = await confirm(session, token, request.app[CLOCK]())
+        except InvalidInput as error:
+            return private(render(request, "subscription", 404, token=token,
+                                  subscription=None, error=error.fields["token"]))
+    return private(render(request, "subscription", token=token, subscription=row,
+                          radius=radius_label(row.radius_m)))
+
+
+def manage_form(request: web.Request, row: Subscription, status: int = 200,
+                values: dict[str, str] | None = None, fields: dict[str, str] | None = None,
+                error: str | None = None, notice: str | None = None) -> web.Response:
+    values = values or {"lat": f"{row.lat:.5f}", "lon": f"{row.lon:.5f}",
+                        "radius_m": str(row.radius_m)}
+    return private(render(request, "residents/manage_page", status, subscription=row,
+                          token=request.match_info["token"], values=values,
+                          fields=fields or {}, error=error, notice=notice,
+                          radius=radius_label(row.radius_m),
+                          radii=radius_options(row.radius_m), **PAGE))
+
+
+@routes.get("/subscribe/manage/{token}")
+async def manage_page(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        row = await by_secret(session, request.match_info["token"])
+    if row is None:
+        return missing(request, "subscription link")
+    return manage_form(request, row)
+
+
+@routes.post("/subscribe/manage/{token}")
+async def manage_submit(request: web.Request) -> web.Response:
+    form = await request.post()
+    action, now = form.get("action"), request.app[CLOCK]()
+    async with request.app[SESSIONS]() as session:
+        row = await by_secret(session, request.match_info["token"])
+        if row is None:
+            return missing(request, "subscription link")
+        if action == "cancel":
+            await unsubscribe(session, row, now, "manage_page")
+            return private(render(request, "residents/unsubscribed"))
+        if action != "update":
+            return manage_form(request, row, 422, error="Choose to change the area or to cancel.")
+        try:
+            place = read_place(form_body(form, PLACE_FIELDS))
+        except InvalidInput as error:
+            return manage_form(request, row, 422, form_values(form, PLACE_FIELDS), error.fields,
+                               "Please correct the fields marked below. Nothing was changed.")
+        move(row, place)
+        session.add(row)
+        await audit.record(session, f"resident:{row.id}", "subscription.update", row.id,
+                           {"radius_m": row.radius_m})
+        await session.commit()
+    return manage_form(request, row, notice="Saved: alerts now cover the area shown.")
+
+
+async def unsubscribe(session: AsyncSession, row: Subscription, now: datetime,
+                      via: str) -> None:
+    """Cancel on the record (the first time only) and commit."""
+    if cancel(row, now):
+        session.add(row)
+        await audit.record(session, f"resident:{row.id}", "subscription.cancel", row.id,
+                           {"via": via})
+        await session.commit()
+
+
+@routes.get("/unsubscribe/{token}")
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    # GET never unsubscribes: mail scanners open every link in a message.
+    async with request.app[SESSIONS]() as session:
+        row = await by_unsubscribe_token(session, request.match_info["token"],
+                                         secret_key(request))
+    if row is None:
+        return missing(request, "unsubscribe link")
+    return private(render(request, "residents/unsubscribe_page", subscription=row,
+                          token=request.match_info["token"]))
+
+
+@routes.post("/unsubscribe/{token}")
+async def unsubscribe_submit(request: web.Request) -> web.Response:
+    # RFC 8058 one-click: a mail service POSTs `List-Unsubscribe=One-Click` with no cookies,
+    # Origin or CSRF token; the MAC in the link is the authority, and it opens nothing else.
+    async with request.app[SESSIONS]() as session:
+        row = await by_unsubscribe_token(session, request.match_info["token"],
+                                         secret_key(request))
+        if row is None:
+            return missing(request, "unsubscribe link")
+        await unsubscribe(session, row, request.app[CLOCK](), "unsubscribe_link")
+    return private(render(request, "residents/unsubscribed"))
+
+
+def public_alerts_query(now: datetime) -> Any:
+    """Alerts anyone may read now: the newest message of each published TLP:CLEAR chain,
+    unless that message cancels it or has expired."""
+    chain = func.coalesce(col(Alert.references_id), col(Alert.id))
+    newest = (select(func.max(col(Alert.seq))).where(col(Alert.status) == AlertStatus.PUBLISHED)
+              .group_by(chain))
+    return (select(Alert).where(
+        col(Alert.seq).in_(newest), col(Alert.tlp) == Tlp.CLEAR,
+        col(Alert.msg_type) != MsgType.CANCEL,
+        or_(col(Alert.expires).is_(None), col(Alert.expires) > now))
+        .order_by(col(Alert.seq).desc()))
+
+
+async def earlier_ids(session: AsyncSession, alerts: Sequence[Alert]) -> dict[str, list[str]]:
+    """The ids of the earlier messages of each shown alert's chain, so links to them land."""
+    roots = {alert.references_id or alert.id: alert.id for alert in alerts}
+    chain = func.coalesce(col(Alert.references_id), col(Alert.id))
+    rows = (await session.exec(select(Alert.id, chain).where(chain.in_(list(roots))))).all()
+    earlier: dict[str, list[str]] = {alert.id: [] for alert in alerts}
+    for alert_id, root in rows:
+        if alert_id != roots[root]:
+            earlier[roots[root]].append(alert_id)
+    return earlier
+
+
+@routes.get("/public")
+async def public_page(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        alerts = (await session.exec(public_alerts_query(request.app[CLOCK]()))).all()
+        earlier = await earlier_ids(session, alerts)
+    return render(request, "residents/public_page", alerts=alerts, earlier=earlier,
+                  scripts=["residents.js"], maps=bool(alerts))
+
+
+def _node(parent: ET.Element, tag: str, text: str | None = None,
+          **attributes: str) -> ET.Element:
+    node = ET.SubElement(parent, tag, attributes)
+    node.text = text
+    return node
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def atom_document(alerts: Sequence[Alert], public_url: str, now: datetime) -> bytes:
+    """An Atom 1.0 feed (RFC 4287) of public alerts, newest first."""
+    self_url = f"{public_url}/feeds/alerts.atom"
+    # Plain names under a default namespace: ElementTree would otherwise invent prefixes.
+    feed = ET.Element("feed", xmlns=ATOM)
+    _node(feed, "id", self_url)
+    _node(feed, "title", "Vigil public safety alerts")
+    _node(feed, "subtitle", "Alerts the police marked TLP:CLEAR: anyone may read and share them.")
+    _node(feed, "updated", _stamp(max((_sent(a) for a in alerts), default=now)))
+    _node(feed, "link", rel="self", type="application/atom+xml", href=self_url)
+    _node(feed, "link", rel="alternate", type="text/html", href=f"{public_url}/public")
+    _node(_node(feed, "author"), "name", "Vigil")
+    for alert in alerts:
+        entry = _node(feed, "entry")
+        _node(entry, "id", f"urn:vigil:alert:{alert.id}")
+        _node(entry, "title", f"{KIND_LABELS.get(alert.msg_type, '')}{alert.headline}")
+        _node(entry, "updated", _stamp(_sent(alert)))
+        _node(entry, "published", _stamp(_sent(alert)))
+        _node(entry, "summary", "\n\n".join(p for p in (alert.description, alert.instruction) if p))
+        _node(entry, "category", term=alert.event, scheme="urn:vigil:event")
+        _node(entry, "category", term=alert.severity, scheme="urn:vigil:severity",
+              label=f"Severity: {alert.severity}")
+        _node(entry, "link", rel="alternate", type="text/html",
+              href=f"{public_url}/public#alert-{alert.id}")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _sent(alert: Alert) -> datetime:
+    return alert.sent_at or alert.created_at
+
+
+@routes.get("/feeds/alerts.atom")
+async def atom_feed(request: web.Request) -> web.Response:
+    async with request.app[SESSIONS]() as session:
+        alerts = (await session.exec(
+            select(Alert).where(col(Alert.status) == AlertStatus.PUBLISHED,
+                                col(Alert.tlp) == Tlp.CLEAR)
+            .order_by(col(Alert.seq).desc()).limit(FEED_SIZE))).all()
+    body = atom_document(alerts, request.app[SETTINGS].public_url.rstrip("/"),
+                         request.app[CLOCK]())
+    return web.Response(body=body, content_type="application/atom+xml", charset="utf-8")

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from hub import login, mfa
 from hub.access import Forbidden, Unauthenticated
-from hub.api.subscriptions import confirm
 from hub.auth import issue_cookies, login_of, secret_key
 from hub.http import CLOCK, SESSIONS, rate_limit
 from hub.pages.render import failed, render
@@ -147,22 +146,3 @@ async def account_page(request: web.Request) -> web.Response:
     return render(request, "account", user=found.user,
                   organisation=organisation.name if organisation else "")
 
-
-@routes.get("/subscribe/confirm/{token}")
-async def subscription_confirm_page(request: web.Request) -> web.Response:
-    # A button, not a confirmation on GET: mail scanners follow links without asking.
-    return render(request, "subscription", token=request.match_info["token"],
-                  subscription=None)
-
-
-@routes.post("/subscribe/confirm/{token}")
-async def subscription_confirm_submit(request: web.Request) -> web.Response:
-    rate_limit(request, "signup")
-    token = request.match_info["token"]
-    async with request.app[SESSIONS]() as session:
-        try:
-            row = await confirm(session, token, request.app[CLOCK]())
-        except InvalidInput as error:
-            return render(request, "subscription", 404, token=token, subscription=None,
-                          error=error.fields["token"])
-    return render(request, "subscription", token=token, subscription=row)

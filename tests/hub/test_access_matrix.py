@@ -155,6 +155,30 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
         ("POST", "/invite/{token}"): [Cell("/invite/no-such-invitation", EVERYONE, public=True,
                                            form={"name": "X", "password": PASSWORD})],
         ("GET", "/static/{path}"): [Cell("/static/vigil.css", EVERYONE, public=True)],
+        ("POST", "/api/v1/alerts/preview"): [
+            Cell("/api/v1/alerts/preview", frozenset({PUB}), json=lambda s: alert_body())],
+        ("GET", "/api/v1/areas"): [Cell("/api/v1/areas", STAFF)],
+        # Pages need a signed-in browser: every API token is refused (test_*_page tests
+        # cover each role's browser).
+        ("GET", "/"): [Cell("/", NOBODY)],
+        ("GET", "/alerts/{id}"): [Cell("/alerts/{alert}", NOBODY)],
+        ("GET", "/approvals"): [Cell("/approvals", NOBODY)],
+        ("GET", "/desk"): [Cell("/desk", NOBODY)],
+        ("GET", "/subscribe"): [Cell("/subscribe", EVERYONE, public=True)],
+        ("POST", "/subscribe"): [Cell("/subscribe", EVERYONE, public=True, form={
+            "email": "x@y.example", "lat": "43.648", "lon": "-79.38", "radius_m": "500"})],
+        ("GET", "/subscribe/manage/{token}"): [
+            Cell("/subscribe/manage/vgs_no-such-link", EVERYONE, public=True)],
+        ("POST", "/subscribe/manage/{token}"): [Cell(
+            "/subscribe/manage/vgs_no-such-link", EVERYONE, public=True,
+            form={"action": "cancel"})],
+        ("GET", "/unsubscribe/{token}"): [
+            Cell("/unsubscribe/u_nothing.00", EVERYONE, public=True)],
+        ("POST", "/unsubscribe/{token}"): [Cell("/unsubscribe/u_nothing.00", EVERYONE,
+                                                public=True,
+                                                form={"List-Unsubscribe": "One-Click"})],
+        ("GET", "/public"): [Cell("/public", EVERYONE, public=True)],
+        ("GET", "/feeds/alerts.atom"): [Cell("/feeds/alerts.atom", EVERYONE, public=True)],
     }
 
 
