@@ -52,16 +52,32 @@ def read_organisation(body: object) -> OrganisationDraft:
             except InvalidInput as error:
                 check.errors.update(error.fields)
                 continue
-            site.only({"name", "lat", "lon"})
-            site_name = site.text("name")
-            lat = site.number("lat", low=-90, high=90)
-            lon = site.number("lon", low=-180, high=180)
+            draft = _site(site)
             check.errors.update(site.errors)
-            if site_name and lat is not None and lon is not None:
-                sites.append(SiteDraft(site_name, lat, lon))
+            if draft is not None:
+                sites.append(draft)
     check.done()
     assert name is not None and kind is not None
     return OrganisationDraft(name, kind, sites)
+
+
+def _site(check: Checker) -> SiteDraft | None:
+    check.only({"name", "lat", "lon"})
+    name = check.text("name")
+    lat = check.number("lat", low=-90, high=90)
+    lon = check.number("lon", low=-180, high=180)
+    if name and lat is not None and lon is not None and not check.errors:
+        return SiteDraft(name, lat, lon)
+    return None
+
+
+def read_site(body: object) -> SiteDraft:
+    """Check one `{name, lat, lon}` site body; raise InvalidInput naming every bad field."""
+    check = Checker(body)
+    draft = _site(check)
+    check.done()
+    assert draft is not None
+    return draft
 
 
 async def create_organisation(session: AsyncSession, draft: OrganisationDraft) -> Organisation:
@@ -103,6 +119,22 @@ def read_contact(body: object, organisation_id: str) -> Contact:
     assert name is not None and tier is not None
     return Contact(organisation_id=organisation_id, name=name, email=email or None,
                    chat_url=chat_url or None, tier=tier)
+
+
+def read_contact_change(body: object, contact: Contact) -> Contact:
+    """Check a partial contact body against the contact it changes, exactly as a new contact
+    is checked; returns the contact as it would be (a new, unsaved object).
+
+    A field sent as null or "" is cleared (a contact must keep an email or a chat_url)."""
+    if not isinstance(body, dict):
+        raise InvalidInput({"body": "must be a JSON object"})
+    now = {"name": contact.name, "email": contact.email, "chat_url": contact.chat_url,
+           "tier": contact.tier}
+    merged = {key: value for key, value in now.items() if value is not None}
+    merged.update(body)
+    if merged.get("tier") is None:
+        merged["tier"] = contact.tier  # a null tier keeps the tier; it is never cleared
+    return read_contact(merged, contact.organisation_id)
 
 
 async def sites_of(session: AsyncSession, organisation_id: str) -> list[Site]:

@@ -1,26 +1,41 @@
-"""Organisations and their contacts: enrolment over the API."""
+"""Organisations, their sites and contacts: enrolment and administration over the API."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import func, or_
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.chat import ChatChannel
 from hub import audit
-from hub.access import NotFound, Principal
+from hub.access import Conflict, NotFound, Principal
 from hub.http import SESSIONS, created, principal_of, read_json
-from partners.enrolment import create_organisation, read_contact, read_organisation, sites_of
-from partners.models import Contact, Organisation, Site
+from hub.models import Ack, Delivery, Report
+from partners.enrolment import (
+    MAX_SITES,
+    create_organisation,
+    read_contact,
+    read_contact_change,
+    read_organisation,
+    read_site,
+    sites_of,
+)
+from partners.models import ApiToken, Contact, Invitation, Organisation, Site, User
 
 routes = web.RouteTableDef()
 _chat = ChatChannel()
 
 
+def site_json(site: Site) -> dict[str, Any]:
+    return {"id": site.id, "name": site.name, "lat": site.lat, "lon": site.lon}
+
+
 def organisation_json(organisation: Organisation, sites: list[Site]) -> dict[str, Any]:
     return {"id": organisation.id, "name": organisation.name, "kind": organisation.kind,
-            "sites": [{"id": s.id, "name": s.name, "lat": s.lat, "lon": s.lon} for s in sites]}
+            "sites": [site_json(s) for s in sites]}
 
 
 def contact_json(contact: Contact) -> dict[str, Any]:
@@ -102,3 +117,107 @@ async def contact_list(request: web.Request) -> web.Response:
             select(Contact).where(Contact.organisation_id == organisation_id)
             .order_by(col(Contact.tier), col(Contact.name)))).all()
         return web.json_response([contact_json(c) for c in contacts])
+
+
+@routes.post("/api/v1/organisations/{id}/sites")
+async def site_create(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    organisation_id = request.match_info["id"]
+    _require_member(principal, organisation_id)
+    principal.require_org_admin(organisation_id)
+    draft = read_site(await read_json(request))
+    async with request.app[SESSIONS]() as session:
+        if await session.get(Organisation, organisation_id) is None:
+            raise NotFound("no such organisation")
+        count = (await session.exec(select(func.count()).select_from(Site)
+                                    .where(Site.organisation_id == organisation_id))).one()
+        if count >= MAX_SITES:
+            raise Conflict("too_many_sites", f"an organisation has at most {MAX_SITES} sites")
+        site = Site(organisation_id=organisation_id, name=draft.name, lat=draft.lat,
+                    lon=draft.lon)
+        session.add(site)
+        await session.flush()
+        await audit.record(session, principal.actor, "site.create", site.id,
+                           {"organisation_id": organisation_id, "name": site.name,
+                            "lat": site.lat, "lon": site.lon})
+        await session.commit()
+        return created(site_json(site))
+
+
+@routes.delete("/api/v1/sites/{id}")
+async def site_delete(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        site = await session.get(Site, request.match_info["id"])
+        if site is None:
+            raise NotFound("no such site")
+        _require_member(principal, site.organisation_id)
+        principal.require_org_admin(site.organisation_id)
+        answer = site_json(site)
+        await session.delete(site)
+        await audit.record(session, principal.actor, "site.delete", site.id,
+                           {"organisation_id": site.organisation_id, "name": site.name})
+        await session.commit()
+        return web.json_response(answer)
+
+
+async def _own_contact(session: AsyncSession, principal: Principal, contact_id: str) -> Contact:
+    """The contact, if the principal administers its organisation; otherwise NotFound."""
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFound("no such contact")
+    _require_member(principal, contact.organisation_id)
+    principal.require_org_admin(contact.organisation_id)
+    return contact
+
+
+@routes.patch("/api/v1/contacts/{id}")
+async def contact_update(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    body = await read_json(request)
+    async with request.app[SESSIONS]() as session:
+        contact = await _own_contact(session, principal, request.match_info["id"])
+        changed = read_contact_change(body, contact)
+        fields = [name for name in ("name", "email", "chat_url", "tier")
+                  if getattr(changed, name) != getattr(contact, name)]
+        for name in fields:
+            setattr(contact, name, getattr(changed, name))
+        if fields:
+            session.add(contact)
+            await audit.record(session, principal.actor, "contact.update", contact.id,
+                               {"organisation_id": contact.organisation_id, "fields": fields,
+                                "tier": contact.tier})
+            await session.commit()
+        return web.json_response(contact_json(contact))
+
+
+async def history_of(session: AsyncSession, contact_id: str) -> list[str]:
+    """What refers to the contact; each is history (or a credential) that must be kept."""
+    who = f"contact:{contact_id}"
+    checks: list[tuple[str, Any]] = [
+        ("deliveries", select(Delivery.id).where(Delivery.contact_id == contact_id)),
+        ("acknowledgements", select(Ack.id).where(or_(col(Ack.contact_id) == contact_id,
+                                                      col(Ack.responder) == who))),
+        ("field reports", select(Report.id).where(Report.reporter == who)),
+        ("accounts", select(User.id).where(User.contact_id == contact_id)),
+        ("API tokens", select(ApiToken.id).where(ApiToken.contact_id == contact_id)),
+        ("invitations", select(Invitation.id).where(Invitation.contact_id == contact_id)),
+    ]
+    return [name for name, query in checks if (await session.exec(query.limit(1))).first()]
+
+
+@routes.delete("/api/v1/contacts/{id}")
+async def contact_delete(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        contact = await _own_contact(session, principal, request.match_info["id"])
+        history = await history_of(session, contact.id)
+        if history:
+            raise Conflict("referenced", f"the contact has {', '.join(history)}, kept as "
+                           "history of who was alerted and who answered; it cannot be removed")
+        answer = contact_json(contact)
+        await session.delete(contact)
+        await audit.record(session, principal.actor, "contact.delete", contact.id,
+                           {"organisation_id": contact.organisation_id, "name": contact.name})
+        await session.commit()
+        return web.json_response(answer)

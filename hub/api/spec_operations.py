@@ -81,6 +81,38 @@ def organisation_paths() -> dict[str, Any]:
                           "The organisation's contacts by tier and name (hub admin or this "
                           "organisation's admin).",
                           {"200": answer("The contacts.", listing("Contact"))}, 401, 403, 404)),
+        **site_contact_paths(),
+    }
+
+
+def site_contact_paths() -> dict[str, Any]:
+    admin = "(hub admin or this organisation's admin; another organisation's is not found)"
+    referenced = answer("`referenced`: the contact has deliveries, acknowledgements, field "
+                        "reports, an account, API tokens or invitations, kept as history; "
+                        "`detail` names which.", ref("Error"))
+    return {
+        "/api/v1/organisations/{id}/sites": by_id(post=operation(
+            "site_create", "organisations", f"Add a site to the organisation {admin}.",
+            {"201": answer("Added.", ref("Site")),
+             "409": answer("`too_many_sites`: the organisation already has the most sites "
+                           "allowed.", ref("Error"))},
+            401, 403, 404, 422, body="SiteCreate")),
+        "/api/v1/sites/{id}": by_id(delete=operation(
+            "site_delete", "organisations",
+            f"Remove a site: alerts no longer reach the organisation there {admin}.",
+            {"200": answer("Removed; the site as it was.", ref("Site"))}, 401, 403, 404)),
+        "/api/v1/contacts/{id}": by_id(
+            patch=operation(
+                "contact_update", "contacts",
+                f"Change a contact's name, addresses or tier {admin}. Checked as a new "
+                "contact is; null or an empty string clears an address.",
+                {"200": answer("Changed.", ref("Contact"))}, 401, 403, 404, 422,
+                body="ContactUpdate"),
+            delete=operation(
+                "contact_delete", "contacts",
+                f"Remove a contact that has no history {admin}.",
+                {"200": answer("Removed; the contact as it was.", ref("Contact")),
+                 "409": referenced}, 401, 403, 404)),
     }
 
 
@@ -97,6 +129,11 @@ def token_paths() -> dict[str, Any]:
             "Revoke an API token at once (hub admin or the token's organisation's admin). "
             "Revoking it again changes nothing; the bootstrap token is not revoked here.",
             {"200": answer("Revoked.", ref("TokenRevoked"))}, 401, 403, 404)),
+        "/api/v1/organisations/{id}/tokens": by_id(get=operation(
+            "token_list", "tokens",
+            "The organisation's API tokens, newest first, revoked ones included, never their "
+            "secrets (hub admin or this organisation's admin).",
+            {"200": answer("The tokens.", listing("Token"))}, 401, 403, 404)),
     }
 
 
@@ -199,6 +236,15 @@ def alert_paths() -> dict[str, Any]:
                              {"200": answer("The alerts.", listing("Alert"))}, 401, 403, 422,
                              parameters=alert_list_parameters()),
         },
+        "/api/v1/alerts/preview": {"post": operation(
+            "alert_preview", "alerts",
+            "Whom an alert body would reach now, by channel, and whether it would wait for "
+            "approval; checked exactly as a publish, and nothing is written.",
+            {"200": answer("The reach.", ref("ReachPreview"))}, 401, 403, 422,
+            body="AlertCreate")},
+        "/api/v1/areas": {"get": operation(
+            "area_list", "alerts", "Preset alert areas: each business improvement area's "
+            "boundary.", {"200": answer("The areas.", listing("PresetArea"))}, 401, 403)},
         "/api/v1/alerts/{id}": by_id(get=operation(
             "alert_show", "alerts", "One alert the caller may see.",
             {"200": answer("The alert.", ref("Alert"))}, 401, 403, 404)),

@@ -1,8 +1,11 @@
-"""API tokens: issued by admins, shown once, stored hashed."""
+"""API tokens: issued by admins, shown once, stored hashed, listed without their secrets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+from sqlmodel import col, select
 
 from hub import audit
 from hub.access import Forbidden, NotFound
@@ -63,3 +66,27 @@ async def token_revoke(request: web.Request) -> web.Response:
                                {"organisation_id": row.organisation_id, "role": row.role})
             await session.commit()
     return web.json_response({"id": row.id, "revoked_at": row.revoked_at.isoformat()})
+
+
+def token_json(row: ApiToken) -> dict[str, Any]:
+    """A token as an admin sees it later: never its secret (only its hash is kept anyway)."""
+    return {"id": row.id, "role": row.role, "label": row.label,
+            "organisation_id": row.organisation_id, "contact_id": row.contact_id,
+            "created_at": row.created_at.isoformat(),
+            "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None}
+
+
+@routes.get("/api/v1/organisations/{id}/tokens")
+async def token_list(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    organisation_id = request.match_info["id"]
+    if not principal.hub_admin and principal.organisation_id != organisation_id:
+        raise NotFound("no such organisation")
+    principal.require_org_admin(organisation_id)
+    async with request.app[SESSIONS]() as session:
+        if await session.get(Organisation, organisation_id) is None:
+            raise NotFound("no such organisation")
+        rows = (await session.exec(
+            select(ApiToken).where(ApiToken.organisation_id == organisation_id)
+            .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id)))).all()
+        return web.json_response([token_json(row) for row in rows])

@@ -164,6 +164,19 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
         ("GET", "/alerts/{id}"): [Cell("/alerts/{alert}", NOBODY)],
         ("GET", "/approvals"): [Cell("/approvals", NOBODY)],
         ("GET", "/desk"): [Cell("/desk", NOBODY)],
+        ("GET", "/organisation"): [Cell("/organisation", NOBODY)],
+        ("GET", "/organisations/{id}"): [Cell("/organisations/{org_a}", NOBODY)],
+        ("POST", "/api/v1/organisations/{id}/sites"): [Cell(
+            "/api/v1/organisations/{org_a}/sites", frozenset({ADMIN}),
+            json=lambda s: {"name": "Matrix site", "lat": 43.70, "lon": -79.40})],
+        ("DELETE", "/api/v1/sites/{id}"): [Cell("/api/v1/sites/{spare_site}", frozenset({ADMIN}))],
+        ("PATCH", "/api/v1/contacts/{id}"): [Cell(
+            "/api/v1/contacts/{spare_contact}", frozenset({ADMIN}),
+            json=lambda s: {"tier": "primary"})],
+        ("DELETE", "/api/v1/contacts/{id}"): [
+            Cell("/api/v1/contacts/{unused_contact}", frozenset({ADMIN}))],
+        ("GET", "/api/v1/organisations/{id}/tokens"): [
+            Cell("/api/v1/organisations/{org_a}/tokens", frozenset({ADMIN}))],
         ("GET", "/subscribe"): [Cell("/subscribe", EVERYONE, public=True)],
         ("POST", "/subscribe"): [Cell("/subscribe", EVERYONE, public=True, form={
             "email": "x@y.example", "lat": "43.648", "lon": "-79.38", "radius_m": "500"})],
@@ -217,6 +230,11 @@ async def build(hub: Hub) -> Scene:
     report = await hub.call("POST", f"/api/v1/alerts/{ids['alert']}/reports", partner_a,
                             expect=201, data=data)
     ids["report_a"] = report["id"]
+    ids["spare_site"] = (await hub.call("POST", f"/api/v1/organisations/{org_a}/sites",
+                                        expect=201, json={"name": "Spare site", "lat": 43.70,
+                                                          "lon": -79.40}))["id"]
+    ids["spare_contact"] = await hub.contact(org_a, "Spare Contact", tier="secondary")
+    ids["unused_contact"] = await hub.contact(org_a, "Unused Contact", tier="secondary")
     return scene
 
 
