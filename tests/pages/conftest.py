@@ -3,6 +3,7 @@ SMTP server, and screenshots of every page kept as test artefacts."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -123,8 +124,11 @@ def sink() -> Any:
     server.stop()
 
 
-@pytest.fixture
-async def live(tmp_path: Path, sink: Sink, aiohttp_server: Any) -> AsyncIterator[LiveHub]:
+@contextlib.asynccontextmanager
+async def running_hub(tmp_path: Path, sink: Sink, aiohttp_server: Any,
+                      **overrides: Any) -> AsyncIterator[LiveHub]:
+    """A hub on a free port with its worker, and Chromium to drive it; `overrides` change
+    its settings (approval is off unless a test turns it on)."""
     if shutil.which(CHROMIUM) is None:
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; .ci/run installs it (apt-get install chromium)")
@@ -135,7 +139,7 @@ async def live(tmp_path: Path, sink: Sink, aiohttp_server: Any) -> AsyncIterator
                         smtp_url=f"smtp://127.0.0.1:{sink.port}",
                         public_url=f"http://127.0.0.1:{port}", approval_for="none",
                         tile_url="none")
-    app = create_app(replace(settings), clock=clock, worker=True)
+    app = create_app(replace(settings, **overrides), clock=clock, worker=True)
     server = await aiohttp_server(app, port=port)
     app[DISPATCHER].rand = lambda: 0.5
     client: TestClient[Any, Any] = TestClient(server)
@@ -152,3 +156,9 @@ async def live(tmp_path: Path, sink: Sink, aiohttp_server: Any) -> AsyncIterator
                 await context.close()
             await browser.close()
             await client.close()
+
+
+@pytest.fixture
+async def live(tmp_path: Path, sink: Sink, aiohttp_server: Any) -> AsyncIterator[LiveHub]:
+    async with running_hub(tmp_path, sink, aiohttp_server) as hub:
+        yield hub

@@ -4,53 +4,26 @@ photos, the all clear, and approving a held alert."""
 from __future__ import annotations
 
 import io
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
 from PIL import Image
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
-from hub.app import DISPATCHER, create_app
-from hub.settings import Settings
-from tests.conftest import ADMIN_TOKEN, INSIDE, Clock, Hub
-from tests.hub.conftest import Sink, free_port
-from tests.pages.conftest import CHROMIUM, CHROMIUM_ARGS, LiveHub, Person, screenshot
+from tests.conftest import INSIDE, Hub
+from tests.hub.conftest import Sink
+from tests.pages.conftest import LiveHub, Person, running_hub, screenshot
 
 
 @pytest.fixture
 async def held_live(tmp_path: Path, sink: Sink, aiohttp_server: Any) -> AsyncIterator[LiveHub]:
     """The `live` hub, but with the shipped approval policy: Extreme alerts wait."""
-    if shutil.which(CHROMIUM) is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs it (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    port, clock = free_port(), Clock()
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/vigil.db",
-                        data_dir=tmp_path / "data", bootstrap_token=ADMIN_TOKEN,
-                        smtp_url=f"smtp://127.0.0.1:{sink.port}",
-                        public_url=f"http://127.0.0.1:{port}",
-                        approval_for="TLP:RED,Extreme", tile_url="none")
-    app = create_app(settings, clock=clock, worker=True)
-    server = await aiohttp_server(app, port=port)
-    app[DISPATCHER].rand = lambda: 0.5
-    client: TestClient[Any, Any] = TestClient(server)
-    await client.start_server()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        hub = LiveHub(f"http://127.0.0.1:{port}", Hub(client, clock), browser, sink, clock)
-        try:
-            yield hub
-        finally:
-            for context in hub.contexts:
-                await context.close()
-            await browser.close()
-            await client.close()
+    async with running_hub(tmp_path, sink, aiohttp_server,
+                           approval_for="TLP:RED,Extreme") as hub:
+        yield hub
 
 
 def photo() -> bytes:
