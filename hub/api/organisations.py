@@ -50,6 +50,16 @@ def _require_member(principal: Principal, organisation_id: str) -> None:
         raise NotFound("no such organisation")
 
 
+def managed_organisation(request: web.Request) -> tuple[Principal, str]:
+    """The caller and the organisation in the path, which the caller must administer
+    (another organisation answers 404, as if it did not exist)."""
+    principal = principal_of(request)
+    organisation_id = request.match_info["id"]
+    _require_member(principal, organisation_id)
+    principal.require_org_admin(organisation_id)
+    return principal, organisation_id
+
+
 @routes.post("/api/v1/organisations")
 async def organisation_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
@@ -89,10 +99,7 @@ async def organisation_show(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/organisations/{id}/contacts")
 async def contact_create(request: web.Request) -> web.Response:
-    principal = principal_of(request)
-    organisation_id = request.match_info["id"]
-    _require_member(principal, organisation_id)
-    principal.require_org_admin(organisation_id)
+    principal, organisation_id = managed_organisation(request)
     body = await read_json(request)
     async with request.app[SESSIONS]() as session:
         if await session.get(Organisation, organisation_id) is None:
@@ -108,10 +115,7 @@ async def contact_create(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/organisations/{id}/contacts")
 async def contact_list(request: web.Request) -> web.Response:
-    principal = principal_of(request)
-    organisation_id = request.match_info["id"]
-    _require_member(principal, organisation_id)
-    principal.require_org_admin(organisation_id)
+    _, organisation_id = managed_organisation(request)
     async with request.app[SESSIONS]() as session:
         contacts = (await session.exec(
             select(Contact).where(Contact.organisation_id == organisation_id)
@@ -121,10 +125,7 @@ async def contact_list(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/organisations/{id}/sites")
 async def site_create(request: web.Request) -> web.Response:
-    principal = principal_of(request)
-    organisation_id = request.match_info["id"]
-    _require_member(principal, organisation_id)
-    principal.require_org_admin(organisation_id)
+    principal, organisation_id = managed_organisation(request)
     draft = read_site(await read_json(request))
     async with request.app[SESSIONS]() as session:
         if await session.get(Organisation, organisation_id) is None:

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from hub import audit
 from hub.access import Forbidden, NotFound
+from hub.api.organisations import managed_organisation
 from hub.http import CLOCK, SESSIONS, created, principal_of, read_json
 from partners.credentials import issue_token
 from partners.models import STAFF_ROLES, ApiToken, Contact, Organisation, Role
@@ -78,11 +79,7 @@ def token_json(row: ApiToken) -> dict[str, Any]:
 
 @routes.get("/api/v1/organisations/{id}/tokens")
 async def token_list(request: web.Request) -> web.Response:
-    principal = principal_of(request)
-    organisation_id = request.match_info["id"]
-    if not principal.hub_admin and principal.organisation_id != organisation_id:
-        raise NotFound("no such organisation")
-    principal.require_org_admin(organisation_id)
+    _, organisation_id = managed_organisation(request)
     async with request.app[SESSIONS]() as session:
         if await session.get(Organisation, organisation_id) is None:
             raise NotFound("no such organisation")
