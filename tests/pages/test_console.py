@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.conftest import INSIDE, OUTSIDE
-from tests.pages.conftest import LiveHub, screenshot
+from tests.hub.conftest import Sink
+from tests.pages.conftest import LiveHub, running_hub, screenshot
 
 
 async def draw_square(page: Page) -> None:
@@ -80,3 +83,17 @@ async def test_a_typed_circle_and_a_preset_area_preview_their_reach(live: LiveHu
     await page.locator("#reach strong").first.wait_for()
     assert (await page.locator("#reach strong").first.inner_text()) == "1"
     await screenshot(page, "console-phone")
+
+
+async def test_without_reachable_tiles_the_map_is_plain_and_still_draws(
+        tmp_path: Path, sink: Sink, aiohttp_server: Any) -> None:
+    # Port 9 on loopback refuses at once: the tile server of a hub with no way out.
+    async with running_hub(tmp_path, sink, aiohttp_server,
+                           tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png") as live:
+        _, publisher = await police(live)
+        page = await live.page()
+        await live.sign_in(page, publisher)
+        await page.goto("/")
+        await expect(page.locator("#map")).to_have_class(re.compile(r"\bno-tiles\b"))
+        await draw_square(page)
+        await expect(page.locator("#area-summary")).to_have_text("Polygon with 4 corners.")
