@@ -234,6 +234,8 @@ POLICY: dict[str, Rule] = {
     "alert_show": SIGNED_IN,
     "alert_update": roles(Role.PUBLISHER),
     "alert_cancel": roles(Role.PUBLISHER),
+    "alert_cap": SIGNED_IN,
+    "cap_import": roles(Role.PUBLISHER),
     "alert_approve": roles(Role.APPROVER),
     "alert_reject": roles(Role.APPROVER),
     "ack_create": roles(Role.PARTNER),
@@ -281,4 +283,5 @@ POLICY: dict[str, Rule] = {
     "unsubscribe_submit": Rule(public=True, csrf=False),
     "public_page": PUBLIC,
     "atom_feed": PUBLIC,
+    "public_cap": PUBLIC,
 }

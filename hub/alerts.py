@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hub.geo import Area, AreaError, parse_area
-from hub.models import Alert
+from hub.models import Alert, CapMessage
 from hub.tlp import Tlp
 from partners.validation import Checker
 
@@ -61,6 +61,17 @@ LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)
+class Origin:
+    """The CAP document an imported alert comes from: its row (the alert id is filled in when
+    the alert is written), what the alert JSON shows of it, and, when it must reach nobody,
+    why (it had expired, or it is a Test, System or Draft message)."""
+
+    record: CapMessage
+    summary: dict[str, Any]
+    withheld: str | None = None
+
+
+@dataclass(frozen=True)
 class AlertDraft:
     headline: str
     event: str
@@ -75,6 +86,7 @@ class AlertDraft:
     expires: datetime | None
     ack_within_s: int | None
     language: str
+    origin: Origin | None = None
 
 
 def read_alert(body: object, now: datetime) -> AlertDraft:
@@ -159,4 +171,5 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "ack_within_s": alert.ack_within_s,
         "sent": alert.sent_at.isoformat() if alert.sent_at else None,
         "created": alert.created_at.isoformat(),
+        "cap": alert.cap,
     }

@@ -16,6 +16,7 @@ from hub import db, pages
 from hub.api import (
     accounts,
     alerts,
+    cap,
     feed,
     health,
     organisations,
@@ -67,8 +68,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
                                 timedelta(seconds=settings.session_max_s))
     app[LIMITS] = public_rate_limits()
     app.on_response_prepare.append(security_headers)
-    for module in (organisations, tokens, accounts, alerts, reach, reports, subscriptions, feed,
-                   health, spec):
+    for module in (organisations, tokens, accounts, alerts, cap, reach, reports, subscriptions,
+                   feed, health, spec):
         app.router.add_routes(module.routes)
     for table in pages.ROUTES:
         app.router.add_routes(table)

@@ -1,4 +1,4 @@
-"""The `vigil` command: serve, demo, web, db upgrade, audit verify."""
+"""The `vigil` command: serve, demo, web, worker, db upgrade, cap import, audit verify."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from aiohttp import web
 
 from hub import audit, db, demo
 from hub.app import create_app, run_worker
+from hub.bus import create_bus
+from hub.cap_files import CommandError, import_files
 from hub.http import SESSIONS, SETTINGS
 from hub.settings import Settings
 from hub.welcome import welcome
+from partners.models import utcnow
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -55,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(title="db commands", required=True)
     database_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=_upgrade)
+    cap = commands.add_parser("cap", help="CAP 1.2 documents")
+    cap_commands = cap.add_subparsers(title="cap commands", required=True)
+    importer = cap_commands.add_parser(
+        "import", help="import CAP 1.2 files as alerts (updates and cancels of known alerts "
+        "become revisions of them)")
+    importer.add_argument("files", metavar="FILE", nargs="+", type=Path)
+    importer.add_argument("--organisation", metavar="NAME_OR_ID",
+                          help="the sending police service (default: the only one)")
+    importer.set_defaults(run=_cap_import)
     trail = commands.add_parser("audit", help="the audit trail")
     trail_commands = trail.add_subparsers(title="audit commands", required=True)
     trail_commands.add_parser("verify", help="check the hash chain").set_defaults(run=_verify)
@@ -120,6 +133,25 @@ def _upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     asyncio.run(run())
     print("database is at the newest schema")
     return 0
+
+
+def _cap_import(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> int:
+        engine = db.create_engine(settings.database_url)
+        bus = create_bus(settings.broker_url)
+        await bus.start()
+        try:
+            await db.upgrade(engine)
+            return await import_files(db.session_factory(engine), bus, settings, args.files,
+                                      args.organisation, utcnow)
+        except CommandError as error:
+            print(f"vigil cap import: {error}", file=sys.stderr)
+            return 2
+        finally:
+            await bus.close()
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def _verify(settings: Settings, _args: argparse.Namespace) -> int:

@@ -161,7 +161,8 @@ class Dispatcher:
             return None
         message = self.renderer.alert(
             alert, idempotency_key=delivery.idempotency_key, html=delivery.channel == "email",
-            unsubscribe_url=self.renderer.unsubscribe_url(resident.id) if resident else None)
+            unsubscribe_url=self.renderer.unsubscribe_url(resident.id) if resident else None,
+            language=resident.language if resident else contact.language if contact else None)
         return channel, message, target
 
     async def _send(self, channel: Channel, message: Message, target: str) -> Outcome:

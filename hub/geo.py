@@ -30,14 +30,18 @@ class AreaError(ValueError):
 
 @dataclass(frozen=True)
 class Area:
-    """A validated alert area: a (multi)polygon or a circle, with its normalised JSON."""
+    """A validated alert area: a (multi)polygon or a circle, with its normalised JSON; or
+    NOWHERE, the area of a CAP alert that only names places (geocodes), which contains
+    nothing."""
 
-    json: dict[str, Any]
+    json: dict[str, Any] | None
     polygon: Polygon | MultiPolygon | None = None
     circle: tuple[float, float, float] | None = None  # lat, lon, radius in metres
 
     def contains(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
         """Which of the points lie inside or on the edge of the area, in one vectorised pass."""
+        if self.json is None:
+            return np.zeros(len(lats), dtype=bool)
         if self.circle is not None:
             lat, lon, radius = self.circle
             return haversine_m(lat, lon, lats, lons) <= radius
@@ -46,6 +50,8 @@ class Area:
 
     def reaches(self, lats: np.ndarray, lons: np.ndarray, radii_m: np.ndarray) -> np.ndarray:
         """Which circles (a resident's point and radius) the area touches, vectorised."""
+        if self.json is None:
+            return np.zeros(len(lats), dtype=bool)
         if self.circle is not None:
             lat, lon, radius = self.circle
             return haversine_m(lat, lon, lats, lons) <= radius + radii_m
@@ -57,6 +63,33 @@ class Area:
                                  * (scale_x, METRES_PER_DEGREE))
         points = shapely.points((lons - origin.x) * scale_x, (lats - origin.y) * METRES_PER_DEGREE)
         return np.asarray(shapely.distance(flat, points) <= radii_m)
+
+
+NOWHERE = Area(json=None)
+
+
+def stored_area(value: dict[str, Any] | None) -> Area:
+    """The area of a stored alert (already validated when it was written)."""
+    return NOWHERE if value is None else parse_area(value)
+
+
+def describe_area(area: dict[str, Any] | None) -> str:
+    """The area in words, for people who cannot use the map."""
+    if area is None:
+        return "named places only (no map geometry)"
+    circle = area.get("circle")
+    if isinstance(circle, dict):
+        return (f"a circle of {circle.get('radius_m')} m around {circle.get('lat')}, "
+                f"{circle.get('lon')}")
+    if area.get("type") == "MultiPolygon":
+        return f"{len(area.get('coordinates', []))} separate zones"
+    ring = (area.get("coordinates") or [[]])[0]
+    if ring:
+        lats = [point[1] for point in ring]
+        lons = [point[0] for point in ring]
+        return (f"a zone from {min(lats):.4f}, {min(lons):.4f} "
+                f"to {max(lats):.4f}, {max(lons):.4f}")
+    return "an area"
 
 
 def haversine_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:

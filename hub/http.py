@@ -12,6 +12,7 @@ from aiohttp import web
 
 from hub.access import Conflict, Forbidden, NotFound, Principal, Unauthenticated
 from hub.bus import LocalBus
+from hub.cap import CapInvalid
 from hub.db import Sessions
 from hub.feed import FeedHub
 from hub.notices import Notices
@@ -62,6 +63,20 @@ def error_response(status: int, error: str, detail: str,
     return response
 
 
+def cap_invalid_response(error: CapInvalid) -> web.Response:
+    """A 422 listing every broken CAP rule with its element path."""
+    fields: dict[str, str] = {}
+    for violation in error.violations:
+        fields[violation.path] = "; ".join(filter(None, [fields.get(violation.path),
+                                                        violation.message]))
+    count = len(error.violations)
+    body = {"error": "invalid_cap",
+            "detail": f"the document breaks {count} CAP rule{'s' if count != 1 else ''}: {error}",
+            "fields": fields,
+            "violations": [{"path": v.path, "message": v.message} for v in error.violations]}
+    return web.json_response(body, status=422)
+
+
 @web.middleware
 async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every failure becomes `{"error", "detail", "fields"}` with the right 4xx status."""
@@ -69,6 +84,8 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return await handler(request)
     except InvalidInput as error:
         return error_response(422, "invalid", error.detail, error.fields)
+    except CapInvalid as error:
+        return cap_invalid_response(error)
     except Unauthenticated as error:
         if request.method == "GET" and not request.path.startswith("/api/"):
             # A page: still a 401, whose body takes the person to the sign-in form.

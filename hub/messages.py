@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 
 from channels.base import Message
+from hub.cap_alerts import texts
 from hub.models import Alert
 from hub.tlp import EXPLANATIONS, Tlp
 from partners.residents import unsubscribe_token
@@ -32,10 +33,12 @@ class Renderer:
                                        undefined=jinja2.StrictUndefined)
 
     def alert(self, alert: Alert, *, idempotency_key: str, html: bool,
-              unsubscribe_url: str | None = None) -> Message:
-        """The message for one recipient. The TLP label leads the subject and the body."""
-        context = self._context(alert, unsubscribe_url)
-        subject = f"[{alert.tlp}] {context['kind_label']}{alert.severity.upper()}: {alert.headline}"
+              unsubscribe_url: str | None = None, language: str | None = None) -> Message:
+        """The message for one recipient, in their language when the alert has it (else its
+        first). The TLP label leads the subject and the body."""
+        context = self._context(alert, unsubscribe_url, language)
+        words = context["words"]
+        subject = f"[{alert.tlp}] {context['kind_label']}{alert.severity.upper()}: {words.headline}"
         headers = {"Message-ID": f"<{idempotency_key}@vigil>",
                    "X-Vigil-Alert": alert.id, "X-Vigil-TLP": alert.tlp}
         if unsubscribe_url:
@@ -55,10 +58,12 @@ class Renderer:
         token = unsubscribe_token(subscription_id, self.secret_key)
         return f"{self.public_url}/unsubscribe/{token}"
 
-    def _context(self, alert: Alert, unsubscribe_url: str | None) -> dict[str, Any]:
+    def _context(self, alert: Alert, unsubscribe_url: str | None,
+                 language: str | None) -> dict[str, Any]:
         tlp = Tlp(alert.tlp)
         return {
-            "alert": alert, "tlp_rule": EXPLANATIONS[tlp], "tlp_colour": TLP_COLOURS[tlp],
+            "alert": alert, "words": texts(alert, [language] if language else []),
+            "tlp_rule": EXPLANATIONS[tlp], "tlp_colour": TLP_COLOURS[tlp],
             "kind_label": KIND_LABELS.get(alert.msg_type, ""),
             "sent": _when(alert.sent_at), "expires": _when(alert.expires),
             "ack_url": f"{self.public_url}/api/v1/alerts/{alert.id}/acks",

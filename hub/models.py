@@ -68,12 +68,36 @@ class Alert(SQLModel, table=True):
     description: str = Field(default="", sa_type=sa.Text)
     instruction: str = Field(default="", sa_type=sa.Text)
     language: str = Field(default="en-CA", max_length=35)
-    area: dict[str, Any] = Field(sa_type=sa.JSON)
+    # None for a CAP alert whose areas are only named (geocodes): kept and shown, reaching
+    # nobody by geofence.
+    area: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
     expires: datetime | None = Field(default=None, sa_type=UtcDateTime)
     ack_within_s: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     approved_by: str | None = Field(default=None, max_length=64)
+    # What a CAP document carried beyond the columns above (other languages, named areas,
+    # resources, parameters, the signature check); None for an alert written in Vigil.
+    cap: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
+
+
+class CapMessage(SQLModel, table=True):
+    """The CAP document an alert was imported from, byte for byte, so exporting it loses
+    nothing and keeps the sender's signature; sender and identifier name it for references."""
+
+    __tablename__ = "cap_message"
+    __table_args__ = (sa.UniqueConstraint("sender", "identifier"),)
+
+    alert_id: str = Field(primary_key=True, foreign_key="alert.id", max_length=32)
+    sender: str = Field(max_length=400)
+    identifier: str = Field(max_length=400)
+    sent: datetime = Field(sa_type=UtcDateTime)
+    sent_text: str = Field(max_length=40)  # as written, for references back to it
+    status: str = Field(max_length=16)  # CAP's: Actual, Exercise, System, Test, Draft
+    document: bytes = Field(sa_type=sa.LargeBinary)
+    signature: str = Field(max_length=8)  # valid | invalid | absent
+    signer: str | None = Field(default=None, max_length=400)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class Delivery(SQLModel, table=True):

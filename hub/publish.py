@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft
-from hub.geo import Area, parse_area
+from hub.geo import NOWHERE, Area, stored_area
 from hub.models import Alert, AlertStatus, Counter, Delivery, DeliveryStatus, Escalation, MsgType
 from hub.targeting import Reach, Recipient, plan
 from hub.tlp import Tlp
@@ -71,13 +71,24 @@ async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft
     )
     session.add(alert)
     await session.flush()
+    keep_origin(session, alert, draft)
     if hold:
         reach = await plan(session, draft.area, draft.tlp, channels)  # for the approver
         await audit.record(session, principal.actor, "alert.submit", alert.id,
                            {"tlp": draft.tlp, "headline": draft.headline, **reach.counts()})
         await session.commit()
         return Published(alert, reach)
-    return await _release(session, principal, alert, draft.area, now, channels, "alert.publish")
+    # A withheld CAP message (expired, or a Test) is stored and shown, reaching nobody.
+    area = NOWHERE if draft.origin and draft.origin.withheld else draft.area
+    return await _release(session, principal, alert, area, now, channels, "alert.publish")
+
+
+def keep_origin(session: AsyncSession, alert: Alert, draft: AlertDraft) -> None:
+    """Store the CAP document an imported alert came from, in the alert's transaction."""
+    if draft.origin is not None:
+        alert.cap = draft.origin.summary
+        draft.origin.record.alert_id = alert.id
+        session.add_all([alert, draft.origin.record])
 
 
 async def approve(session: AsyncSession, principal: Principal, alert_id: str,
@@ -88,7 +99,7 @@ async def approve(session: AsyncSession, principal: Principal, alert_id: str,
     if alert.created_by == principal.actor:
         raise Forbidden("an alert must be approved by someone other than its author")
     alert.approved_by = principal.actor
-    return await _release(session, principal, alert, parse_area(alert.area), now, channels,
+    return await _release(session, principal, alert, stored_area(alert.area), now, channels,
                           "alert.approve")
 
 

@@ -13,9 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft, Category, Certainty, Severity, Urgency, read_alert
-from hub.geo import parse_area
+from hub.geo import NOWHERE, stored_area
 from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
-from hub.publish import Published, next_seq, write_deliveries
+from hub.publish import Published, keep_origin, next_seq, write_deliveries
 from hub.targeting import FEED, Reach, Recipient, plan
 from hub.tlp import Tlp
 from partners.validation import InvalidInput
@@ -30,10 +30,17 @@ CONTENT = ("headline", "event", "category", "severity", "urgency", "certainty", 
 async def revise(session: AsyncSession, principal: Principal, alert_id: str, kind: MsgType,
                  body: object, now: datetime, channels: frozenset[str]) -> Published:
     """Write an Update or Cancel of the alert (or of its latest revision) and commit it."""
-    root, latest = await _chain(session, principal, alert_id)
-    draft = _draft(latest) if kind is MsgType.CANCEL else _changed(latest, body, now)
+    root, latest = await chain(session, principal, alert_id)
+    draft = draft_of_alert(latest) if kind is MsgType.CANCEL else _changed(latest, body, now)
     if kind is MsgType.CANCEL:
         draft = _with_note(draft, body)
+    return await write_revision(session, principal, root, kind, draft, now, channels)
+
+
+async def write_revision(session: AsyncSession, principal: Principal, root: Alert,
+                         kind: MsgType, draft: AlertDraft, now: datetime,
+                         channels: frozenset[str]) -> Published:
+    """Write the revision `draft` of `root` with its deliveries, and commit."""
     seq = await next_seq(session)
     revision = Alert(seq=seq, status=AlertStatus.PUBLISHED, msg_type=kind,
                      references_id=root.id, sender_org_id=root.sender_org_id,
@@ -41,7 +48,9 @@ async def revise(session: AsyncSession, principal: Principal, alert_id: str, kin
                      **_columns(draft))
     session.add(revision)
     await session.flush()
-    reach = await _reach(session, root, draft, channels)
+    keep_origin(session, revision, draft)
+    withheld = draft.origin is not None and draft.origin.withheld is not None
+    reach = Reach() if withheld else await _reach(session, root, draft, channels)
     await write_deliveries(session, revision.id, reach.recipients, now, "publish")
     if kind is MsgType.CANCEL:
         await stop_escalations(session, root.id, now, "cancel")
@@ -51,8 +60,8 @@ async def revise(session: AsyncSession, principal: Principal, alert_id: str, kin
     return Published(revision, reach)
 
 
-async def _chain(session: AsyncSession, principal: Principal, alert_id: str
-                 ) -> tuple[Alert, Alert]:
+async def chain(session: AsyncSession, principal: Principal, alert_id: str
+                ) -> tuple[Alert, Alert]:
     """The original alert and its newest revision, checked for who may revise them."""
     alert = await visible_alert(session, principal, alert_id)
     if alert.sender_org_id != principal.organisation_id:
@@ -69,11 +78,12 @@ async def _chain(session: AsyncSession, principal: Principal, alert_id: str
     return root, (revisions[-1] if revisions else root)
 
 
-def _draft(alert: Alert) -> AlertDraft:
+def draft_of_alert(alert: Alert) -> AlertDraft:
+    """A stored alert's content, as a draft to revise."""
     return AlertDraft(alert.headline, alert.event, Category(alert.category),
                       Severity(alert.severity), Urgency(alert.urgency),
                       Certainty(alert.certainty), Tlp(alert.tlp), alert.description,
-                      alert.instruction, parse_area(alert.area), alert.expires,
+                      alert.instruction, stored_area(alert.area), alert.expires,
                       alert.ack_within_s, alert.language)
 
 
@@ -82,8 +92,14 @@ def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:
         raise InvalidInput({"body": "must be a JSON object of the fields to change"})
     merged: dict[str, Any] = {name: getattr(latest, name) for name in CONTENT}
     merged["expires"] = latest.expires.isoformat() if latest.expires else None
+    # A CAP alert that only names places keeps doing so unless the update draws an area.
+    only_named = latest.area is None and "area" not in body
+    if only_named:
+        merged["area"] = {"circle": {"lat": 0, "lon": 0, "radius_m": 1}}  # checked, then dropped
     merged.update(body)
     draft = read_alert({k: v for k, v in merged.items() if v is not None}, now)
+    if only_named:
+        draft = replace(draft, area=NOWHERE)
     if STRICTNESS.index(draft.tlp) > STRICTNESS.index(Tlp(latest.tlp)):
         raise InvalidInput({"tlp": f"may only stay {latest.tlp} or become stricter"})
     return draft

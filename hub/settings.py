@@ -51,6 +51,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIGIL_TILE_URL", "tile_url", "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
             "map tiles for the pages (a `{z}/{x}/{y}` template); `none` shows a plain "
             "background, as the pages also do when tiles cannot load"),
+    Setting("VIGIL_CAP_SIGNING_KEY", "cap_signing_key", None,
+            "path of a PEM private key; when set with VIGIL_CAP_SIGNING_CERT, exported CAP "
+            "documents carry an enveloped XML signature"),
+    Setting("VIGIL_CAP_SIGNING_CERT", "cap_signing_cert", None,
+            "path of the PEM certificate that goes with VIGIL_CAP_SIGNING_KEY"),
 )
 
 
@@ -73,6 +78,8 @@ class Settings:
     upload_max_bytes: int = 25 * 1024 * 1024
     approval_for: str = "TLP:RED,Extreme"
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    cap_signing_key: Path | None = None
+    cap_signing_cert: Path | None = None
     explicit: frozenset[str] = frozenset()  # the variables the environment actually set
 
     @classmethod
@@ -87,6 +94,9 @@ class Settings:
             if raw is None:
                 continue
             values[setting.attr] = _convert(setting, raw)
+        if ("cap_signing_key" in values) != ("cap_signing_cert" in values):
+            raise ValueError("VIGIL_CAP_SIGNING_KEY and VIGIL_CAP_SIGNING_CERT go together: "
+                             "set both or neither")
         return cls(**values)  # type: ignore[arg-type]
 
     def with_secret_key(self) -> Settings:
@@ -104,6 +114,11 @@ class Settings:
 def _convert(setting: Setting, raw: str) -> object:
     if setting.attr == "data_dir":
         return Path(raw)
+    if setting.attr.startswith("cap_signing_"):
+        path = Path(raw)
+        if not path.is_file():
+            raise ValueError(f"{setting.env}: no such file: {raw}")
+        return path
     if setting.attr.endswith("_s"):
         value = float(raw)
         if value <= 0:

@@ -102,11 +102,12 @@ async def create_organisation(session: AsyncSession, draft: OrganisationDraft) -
 def read_contact(body: object, organisation_id: str) -> Contact:
     """Check a contact body; each address is checked by the channel that will use it."""
     check = Checker(body)
-    check.only({"name", "email", "chat_url", "tier"})
+    check.only({"name", "email", "chat_url", "tier", "language"})
     name = check.text("name")
     email = check.text("email", required=False, max_len=320)
     chat_url = check.text("chat_url", required=False, max_len=2000)
     tier = check.choice("tier", Tier, required=False, default=Tier.PRIMARY)
+    language = check.language("language")
     for field, value, channel in (("email", email, _email), ("chat_url", chat_url, _chat)):
         if value:
             try:
@@ -118,7 +119,7 @@ def read_contact(body: object, organisation_id: str) -> Contact:
     check.done()
     assert name is not None and tier is not None
     return Contact(organisation_id=organisation_id, name=name, email=email or None,
-                   chat_url=chat_url or None, tier=tier)
+                   chat_url=chat_url or None, tier=tier, language=language)
 
 
 def read_contact_change(body: object, contact: Contact) -> Contact:
@@ -129,7 +130,7 @@ def read_contact_change(body: object, contact: Contact) -> Contact:
     if not isinstance(body, dict):
         raise InvalidInput({"body": "must be a JSON object"})
     now = {"name": contact.name, "email": contact.email, "chat_url": contact.chat_url,
-           "tier": contact.tier}
+           "tier": contact.tier, "language": contact.language}
     merged = {key: value for key, value in now.items() if value is not None}
     merged.update(body)
     if merged.get("tier") is None:

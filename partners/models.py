@@ -87,6 +87,9 @@ class Contact(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=320)
     chat_url: str | None = Field(default=None, max_length=2000)
     tier: str = Field(max_length=16)
+    # The language this person reads (a tag such as fr-CA); a CAP alert in several languages
+    # reaches them in theirs. None: the alert's first language.
+    language: str | None = Field(default=None, max_length=35)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
@@ -169,6 +172,7 @@ class Subscription(SQLModel, table=True):
     lat: float
     lon: float
     radius_m: int
+    language: str | None = Field(default=None, max_length=35)  # as for Contact.language
     # The secret of the resident's links (confirm, manage, unsubscribe), kept only hashed.
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     status: str = Field(default=SubscriptionStatus.PENDING, max_length=16)

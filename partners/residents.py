@@ -20,6 +20,7 @@ TOKEN_PREFIX = "vgs_"
 UNSUBSCRIBE_PREFIX = "u_"
 MIN_RADIUS_M, MAX_RADIUS_M = 100, 10_000
 PLACE_FIELDS = ("lat", "lon", "radius_m")
+TEXT_FIELDS = ("email", "language")  # form fields kept as text; the others are numbers
 CONFIRM_WITHIN = timedelta(days=2)
 
 
@@ -29,6 +30,7 @@ class SubscriptionDraft:
     lat: float
     lon: float
     radius_m: int
+    language: str | None = None  # the tag of the language the resident reads
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,13 @@ class Place:
 
 def read_subscription(body: object) -> SubscriptionDraft:
     check = Checker(body)
-    check.only({"email", *PLACE_FIELDS})
+    check.only({"email", "language", *PLACE_FIELDS})
     email = read_email(check)
     place = _place(check)
+    language = check.language("language")
     check.done()
     assert email and place is not None
-    return SubscriptionDraft(email, place.lat, place.lon, place.radius_m)
+    return SubscriptionDraft(email, place.lat, place.lon, place.radius_m, language)
 
 
 def read_place(body: object) -> Place:
@@ -76,8 +79,8 @@ def form_body(form: Mapping[str, object], names: tuple[str, ...]) -> dict[str, o
         text = raw.strip() if isinstance(raw, str) else ""
         if not text:
             continue
-        body[name] = text if name == "email" else _parsed(text, int if name == "radius_m"
-                                                           else float)
+        body[name] = text if name in TEXT_FIELDS else _parsed(text, int if name == "radius_m"
+                                                              else float)
     return body
 
 
@@ -98,7 +101,8 @@ async def subscribe(session: AsyncSession, draft: SubscriptionDraft,
     """A pending subscription (the caller commits) and the secret of its links."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = Subscription(email=draft.email, lat=draft.lat, lon=draft.lon,
-                       radius_m=draft.radius_m, token_hash=secret_hash(secret), created_at=now)
+                       radius_m=draft.radius_m, language=draft.language,
+                       token_hash=secret_hash(secret), created_at=now)
     session.add(row)
     return row, secret
 

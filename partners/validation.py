@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound=enum.Enum)
+# A BCP 47 language tag as alerts and recipients carry it (en-CA, fr, es-419); the same
+# pattern as hub.alerts.LANGUAGE_TAG.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
 class InvalidInput(ValueError):
@@ -55,6 +59,16 @@ class Checker:
             self.fail(name, "must not be empty")
         elif len(value) > max_len:
             self.fail(name, f"must be at most {max_len} characters")
+        return value
+
+    def language(self, name: str) -> str | None:
+        """An optional language tag such as fr-CA; None when absent, null or blank."""
+        value = self.text(name, required=False, max_len=35)
+        if not value:
+            return None
+        if not LANGUAGE_TAG.match(value):
+            self.fail(name, "must be a language tag such as en-CA or fr")
+            return None
         return value
 
     def choice(self, name: str, kind: type[E], *, required: bool = True,

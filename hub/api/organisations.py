@@ -42,7 +42,8 @@ def contact_json(contact: Contact) -> dict[str, Any]:
     # A chat URL is a credential (a webhook secret): it is shown masked, never echoed.
     chat_url = _chat.describe(contact.chat_url) if contact.chat_url else None
     return {"id": contact.id, "organisation_id": contact.organisation_id, "name": contact.name,
-            "email": contact.email, "chat_url": chat_url, "tier": contact.tier}
+            "email": contact.email, "chat_url": chat_url, "tier": contact.tier,
+            "language": contact.language}
 
 
 def _require_member(principal: Principal, organisation_id: str) -> None:
@@ -179,7 +180,7 @@ async def contact_update(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         contact = await _own_contact(session, principal, request.match_info["id"])
         changed = read_contact_change(body, contact)
-        fields = [name for name in ("name", "email", "chat_url", "tier")
+        fields = [name for name in ("name", "email", "chat_url", "tier", "language")
                   if getattr(changed, name) != getattr(contact, name)]
         for name in fields:
             setattr(contact, name, getattr(changed, name))

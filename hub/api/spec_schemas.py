@@ -122,23 +122,32 @@ def organisation_schemas() -> dict[str, Schema]:
     }
 
 
+CONTACT_LANGUAGE: Schema = {
+    "anyOf": [text(35, pattern=LANGUAGE_TAG.pattern), {"const": ""}, {"type": "null"}],
+    "description": "The language tag the contact reads, e.g. fr-CA: an alert sent in several "
+                   "languages reaches them in theirs (else in its first). Null or empty: none."}
+
+
 def contact_token_schemas() -> dict[str, Schema]:
     return {
         "ContactCreate": obj(
             {"name": text(min_len=1), "email": text(320, format="email"),
              "chat_url": text(2000, description="an apprise URL, e.g. json://host/path"),
-             "tier": {**ref("Tier"), "default": Tier.PRIMARY.value}},
+             "tier": {**ref("Tier"), "default": Tier.PRIMARY.value},
+             "language": CONTACT_LANGUAGE},
             ("name",), anyOf=[{"required": ["email"]}, {"required": ["chat_url"]}],
             description="A contact needs an email or a chat_url (or both)."),
         "Contact": closed({"id": ID, "organisation_id": ID, "name": {"type": "string"},
                            "email": {"type": ["string", "null"]},
-                           "chat_url": {"type": ["string", "null"]}, "tier": ref("Tier")}),
+                           "chat_url": {"type": ["string", "null"]}, "tier": ref("Tier"),
+                           "language": {"type": ["string", "null"],
+                                        "description": "the language the contact reads"}}),
         "ContactUpdate": obj(
             {"name": text(min_len=1),
              "email": {**text(320), "type": ["string", "null"]},
              "chat_url": {**text(2000), "type": ["string", "null"],
                           "description": "an apprise URL; null or empty clears it"},
-             "tier": ref("Tier")},
+             "tier": ref("Tier"), "language": CONTACT_LANGUAGE},
             description="Only the fields to change. The contact must keep an email or a "
                         "chat_url."),
         "Token": closed({"id": ID, "role": ref("StaffRole"), "label": {"type": "string"},

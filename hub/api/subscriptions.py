@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
+from hub.cap_alerts import accepted_languages
 from hub.http import (
     CLOCK,
     NOTICES,
@@ -20,7 +22,7 @@ from hub.http import (
 )
 from partners.models import Subscription, SubscriptionStatus
 from partners.residents import activate, read_subscription, subscribe
-from partners.validation import Checker
+from partners.validation import LANGUAGE_TAG, Checker
 
 routes = web.RouteTableDef()
 
@@ -40,9 +42,12 @@ async def subscription_create(request: web.Request) -> web.Response:
 
 async def sign_up(request: web.Request, body: object) -> Subscription:
     """Store a pending subscription on the record and email its confirmation link: only the
-    link proves the address is the subscriber's (double opt-in). Shared with the API."""
+    link proves the address is the subscriber's (double opt-in). Shared with the API. With no
+    language given, the browser's first (Accept-Language) is kept."""
     rate_limit(request, "signup")
     draft = read_subscription(body)
+    if draft.language is None:
+        draft = replace(draft, language=browser_language(request))
     notices = request.app[NOTICES]
     if notices.email is None:
         raise ApiError(409, "email_off", "this hub has no email server, so residents cannot "
@@ -55,6 +60,13 @@ async def sign_up(request: web.Request, body: object) -> Subscription:
         await session.commit()
     notices.confirm_subscription(row, secret)
     return row
+
+
+def browser_language(request: web.Request) -> str | None:
+    """The first well-formed tag of the request's Accept-Language: the language a resident
+    who names none reads."""
+    return next((tag for tag in accepted_languages(request.headers.get("Accept-Language"))
+                 if len(tag) <= 35 and LANGUAGE_TAG.match(tag)), None)
 
 
 @routes.post("/api/v1/subscriptions/confirm")

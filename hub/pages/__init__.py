@@ -3,8 +3,8 @@ administration, and the residents' pages; their scripts and styles are in hub/st
 
 from aiohttp import web
 
-from hub.pages import console, dashboard, desk, organisation, residents, signin, static
+from hub.pages import console, dashboard, desk, feeds, organisation, residents, signin, static
 
 ROUTES: tuple[web.RouteTableDef, ...] = (
     signin.routes, static.routes, console.routes, dashboard.routes, desk.routes,
-    organisation.routes, residents.routes)
+    organisation.routes, residents.routes, feeds.routes)

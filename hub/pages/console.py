@@ -1,4 +1,5 @@
-"""The publisher console: the alert form with its map, reach preview and recent alerts."""
+"""The publisher console: the alert form with its map, reach preview, CAP import and recent
+alerts."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from sqlmodel import col, select
 
 from hub.access import visible
 from hub.alerts import Category, Certainty, Severity, Urgency
+from hub.cap import MAX_DOCUMENT_BYTES
 from hub.http import CLOCK, SESSIONS, principal_of
 from hub.models import Alert
+from hub.pages.dashboard import named_places
 from hub.pages.render import TLP_LABELS, render
 from partners.models import Role
 
@@ -37,4 +40,5 @@ async def console_page(request: web.Request) -> web.Response:
                   categories=list(Category), severities=list(Severity),
                   urgencies=list(Urgency), certainties=list(Certainty), tlps=TLP_LABELS,
                   ack_choices=ACK_CHOICES, now=now.isoformat(),
+                  cap_max_bytes=MAX_DOCUMENT_BYTES, named_places=named_places,
                   default_expiry=(now + DEFAULT_EXPIRY).isoformat())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,8 @@ from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.access import NotFound, Principal, visible_alert
+from hub.access import NotFound, Principal, visible, visible_alert
+from hub.geo import describe_area
 from hub.http import SESSIONS, principal_of
 from hub.models import Ack, Alert, AlertStatus, AuditEvent, Delivery, Report
 from hub.pages.render import render
@@ -36,11 +38,42 @@ async def alert_page(request: web.Request) -> web.Response:
             except NotFound:
                 pass  # first reached by this revision: it is all they may see of the chain
         names = await _names_reached(session, principal, root)
+        messages = (await session.exec(
+            select(Alert).where(_in_chain(root.id), visible(principal))
+            .order_by(col(Alert.created_at), col(Alert.seq)))).all() or [root]
     may_revise = (principal.role is Role.PUBLISHER
                   and principal.organisation_id == root.sender_org_id)
+    # The CAP panel shows the newest message of the chain that came in as CAP.
+    from_cap = next((message for message in reversed(messages) if message.cap), None)
     return render(request, "dashboard/alert", scripts=["dashboard.js"], maps=True,
                   alert=root, names=names, may_revise=may_revise,
-                  sender=names.get(root.sender_org_id or "", "—"))
+                  sender=names.get(root.sender_org_id or "", "—"),
+                  latest=messages[-1], places=named_places(messages),
+                  cap_message=from_cap, cap=from_cap.cap if from_cap else None,
+                  link=web_link)
+
+
+def named_places(messages: Sequence[Alert]) -> list[dict[str, Any]]:
+    """The places the newest CAP message of a chain names (each `<area>` once, whichever
+    language it is written in): all there is of an area that has no geometry."""
+    from_cap = next((message for message in reversed(messages) if message.cap), None)
+    if from_cap is None or from_cap.cap is None:
+        return []
+    seen: list[dict[str, Any]] = []
+    for info in from_cap.cap.get("infos") or []:
+        for area in info.get("areas") or []:
+            place = {"description": area.get("description") or "",
+                     "geocodes": area.get("geocodes") or []}
+            if place not in seen:
+                seen.append(place)
+    return seen
+
+
+def web_link(uri: str | None) -> str | None:
+    """A URI fit for a link from our pages: http(s) only, never `javascript:` or `data:`."""
+    if uri and uri.split(":", 1)[0].lower() in ("http", "https"):
+        return uri
+    return None
 
 
 def _in_chain(root_id: str) -> ColumnElement[bool]:
@@ -86,22 +119,9 @@ class Held:
     def area_text(self) -> str:
         return describe_area(self.alert.area)
 
-
-def describe_area(area: dict[str, Any]) -> str:
-    """The area in words, for people who cannot use the map."""
-    circle = area.get("circle")
-    if isinstance(circle, dict):
-        return (f"a circle of {circle.get('radius_m')} m around {circle.get('lat')}, "
-                f"{circle.get('lon')}")
-    if area.get("type") == "MultiPolygon":
-        return f"{len(area.get('coordinates', []))} separate zones"
-    ring = (area.get("coordinates") or [[]])[0]
-    if ring:
-        lats = [point[1] for point in ring]
-        lons = [point[0] for point in ring]
-        return (f"a zone from {min(lats):.4f}, {min(lons):.4f} "
-                f"to {max(lats):.4f}, {max(lons):.4f}")
-    return "an area"
+    @property
+    def places(self) -> list[dict[str, Any]]:
+        return named_places([self.alert])
 
 
 @routes.get("/approvals")

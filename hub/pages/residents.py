@@ -1,8 +1,7 @@
-"""Residents' pages: subscribe, manage, unsubscribe, and the public alerts with their feed."""
+"""Residents' pages: subscribe, manage, unsubscribe, and the public alerts page."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -13,10 +12,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.api.subscriptions import confirm, sign_up
+from hub.api.subscriptions import browser_language, confirm, sign_up
 from hub.auth import secret_key
-from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, rate_limit
-from hub.messages import KIND_LABELS
+from hub.cap_alerts import Texts, accepted_languages, texts
+from hub.http import CLOCK, SESSIONS, ApiError, rate_limit
 from hub.models import Alert, AlertStatus, MsgType
 from hub.pages.render import failed, render
 from hub.throttle import Throttled
@@ -36,9 +35,7 @@ from partners.validation import InvalidInput
 routes = web.RouteTableDef()
 RADII = (250, 500, 1000, 2000, 5000, 10_000)
 DEFAULT_RADIUS_M = 1000
-FEED_SIZE = 50
-ATOM = "http://www.w3.org/2005/Atom"
-SIGN_UP_FIELDS = ("email", *PLACE_FIELDS)
+SIGN_UP_FIELDS = ("email", *PLACE_FIELDS, "language")
 PAGE = {"scripts": ["residents.js"], "maps": True}
 
 
@@ -70,7 +67,8 @@ def missing(request: web.Request, what: str) -> web.Response:
 def subscribe_form(request: web.Request, status: int = 200, values: dict[str, str] | None = None,
                    fields: dict[str, str] | None = None, error: str | None = None
                    ) -> web.Response:
-    values = values or {"email": "", "lat": "", "lon": "", "radius_m": str(DEFAULT_RADIUS_M)}
+    values = values or {"email": "", "lat": "", "lon": "", "radius_m": str(DEFAULT_RADIUS_M),
+                        "language": browser_language(request) or ""}
     return render(request, "residents/subscribe_page", status, values=values,
                   fields=fields or {}, error=error, radii=radius_options(), **PAGE)
 
@@ -227,64 +225,28 @@ async def earlier_ids(session: AsyncSession, alerts: Sequence[Alert]) -> dict[st
     return earlier
 
 
+def languages_of(alert: Alert) -> list[str]:
+    """The languages an alert is written in, its first language first."""
+    infos = (alert.cap or {}).get("infos") or []
+    tags = [alert.language] + [str(info.get("language") or "") for info in infos[1:]]
+    return [tag for i, tag in enumerate(tags) if tag and tag not in tags[:i]]
+
+
+def wanted_languages(request: web.Request) -> list[str]:
+    """The viewer's languages: one picked on the page (?lang=), then Accept-Language."""
+    picked = request.query.get("lang", "")[:35]
+    return ([picked] if picked else []) + accepted_languages(
+        request.headers.get("Accept-Language"))
+
+
 @routes.get("/public")
 async def public_page(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         alerts = (await session.exec(public_alerts_query(request.app[CLOCK]()))).all()
         earlier = await earlier_ids(session, alerts)
+    wanted = wanted_languages(request)
+    words: dict[str, Texts] = {alert.id: texts(alert, wanted) for alert in alerts}
+    others = {alert.id: [tag for tag in languages_of(alert) if tag != words[alert.id].language]
+              for alert in alerts}
     return render(request, "residents/public_page", alerts=alerts, earlier=earlier,
-                  scripts=["residents.js"], maps=bool(alerts))
-
-
-def _node(parent: ET.Element, tag: str, text: str | None = None,
-          **attributes: str) -> ET.Element:
-    node = ET.SubElement(parent, tag, attributes)
-    node.text = text
-    return node
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
-def atom_document(alerts: Sequence[Alert], public_url: str, now: datetime) -> bytes:
-    """An Atom 1.0 feed (RFC 4287) of public alerts, newest first."""
-    self_url = f"{public_url}/feeds/alerts.atom"
-    # Plain names under a default namespace: ElementTree would otherwise invent prefixes.
-    feed = ET.Element("feed", xmlns=ATOM)
-    _node(feed, "id", self_url)
-    _node(feed, "title", "Vigil public safety alerts")
-    _node(feed, "subtitle", "Alerts the police marked TLP:CLEAR: anyone may read and share them.")
-    _node(feed, "updated", _stamp(max((_sent(a) for a in alerts), default=now)))
-    _node(feed, "link", rel="self", type="application/atom+xml", href=self_url)
-    _node(feed, "link", rel="alternate", type="text/html", href=f"{public_url}/public")
-    _node(_node(feed, "author"), "name", "Vigil")
-    for alert in alerts:
-        entry = _node(feed, "entry")
-        _node(entry, "id", f"urn:vigil:alert:{alert.id}")
-        _node(entry, "title", f"{KIND_LABELS.get(alert.msg_type, '')}{alert.headline}")
-        _node(entry, "updated", _stamp(_sent(alert)))
-        _node(entry, "published", _stamp(_sent(alert)))
-        _node(entry, "summary", "\n\n".join(p for p in (alert.description, alert.instruction) if p))
-        _node(entry, "category", term=alert.event, scheme="urn:vigil:event")
-        _node(entry, "category", term=alert.severity, scheme="urn:vigil:severity",
-              label=f"Severity: {alert.severity}")
-        _node(entry, "link", rel="alternate", type="text/html",
-              href=f"{public_url}/public#alert-{alert.id}")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
-
-
-def _sent(alert: Alert) -> datetime:
-    return alert.sent_at or alert.created_at
-
-
-@routes.get("/feeds/alerts.atom")
-async def atom_feed(request: web.Request) -> web.Response:
-    async with request.app[SESSIONS]() as session:
-        alerts = (await session.exec(
-            select(Alert).where(col(Alert.status) == AlertStatus.PUBLISHED,
-                                col(Alert.tlp) == Tlp.CLEAR)
-            .order_by(col(Alert.seq).desc()).limit(FEED_SIZE))).all()
-    body = atom_document(alerts, request.app[SETTINGS].public_url.rstrip("/"),
-                         request.app[CLOCK]())
-    return web.Response(body=body, content_type="application/atom+xml", charset="utf-8")
+                  words=words, others=others, scripts=["residents.js"], maps=bool(alerts))

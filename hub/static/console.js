@@ -1,9 +1,74 @@
-/* The publisher console: draw or pick the area, preview the reach, send the alert. */
+/* The publisher console: draw or pick the area, preview the reach, send the alert; or import
+ * a CAP file. */
 "use strict";
 (function () {
+  const { el } = window.Vigil;
+
+  /* A CAP file goes to the API as it is (application/cap+xml), with the session cookie and
+   * the CSRF token as Vigil.api sends them; Vigil.api itself sends only JSON or forms. */
+  async function postCap(bytes) {
+    const token = document.querySelector('meta[name="csrf-token"]');
+    const response = await fetch("/api/v1/cap", {
+      method: "POST", body: bytes, credentials: "same-origin",
+      headers: { "Content-Type": "application/cap+xml", "X-CSRF-Token": token ? token.content : "" },
+    });
+    const text = await response.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
+    if (!response.ok) {
+      const failure = new window.Vigil.ApiError(response.status, data);
+      failure.violations = (data && data.violations) || [];
+      throw failure;
+    }
+    return data;
+  }
+
+  function capImport(importForm) {
+    const input = document.getElementById("cap-file");
+    const button = document.getElementById("cap-import-button");
+    const box = document.getElementById("cap-import-error");
+    const detail = document.getElementById("cap-import-detail");
+    const list = document.getElementById("cap-violations");
+    const limit = Number(importForm.dataset.maxBytes) || Infinity;
+
+    function fail(message, violations) {
+      detail.textContent = message;
+      list.replaceChildren(...violations.map((v) => el("li", {},
+        el("code", {}, v.path), `: ${v.message}`)));
+      list.hidden = !violations.length;
+      box.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      box.focus();
+    }
+
+    importForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      box.hidden = true;
+      input.removeAttribute("aria-invalid");
+      const file = input.files && input.files[0];
+      if (!file) { fail("Choose a CAP file first.", []); return; }
+      if (file.size > limit) { fail(`a CAP document may be at most ${limit} bytes`, []); return; }
+      button.disabled = true;
+      try {
+        const created = await postCap(await file.arrayBuffer());
+        window.Vigil.announce(created.withheld ? `Imported; it reaches nobody: ${created.withheld}.`
+          : created.status === "pending" ? "Imported and submitted for approval." : "Imported and sent.");
+        window.location.assign(`/alerts/${created.id}`);
+      } catch (error) {
+        const violations = error.violations && error.violations.length ? error.violations
+          : Object.entries(error.fields || {}).map(([path, message]) => ({ path, message }));
+        fail(error.message, error.status === 422 ? violations : []);
+        button.disabled = false;
+      }
+    });
+  }
+
+  const importForm = document.getElementById("cap-import-form");
+  if (importForm) capImport(importForm);
+
   const form = document.getElementById("alert-form");
   if (!form) return; // approvers and admins see only the recent alerts
-  const { api, el, map: makeMap, areaLayer, announce, showErrors } = window.Vigil;
+  const { api, map: makeMap, areaLayer, announce, showErrors } = window.Vigil;
   const summary = document.getElementById("area-summary");
   const reachBox = document.getElementById("reach");
   const formError = document.getElementById("form-error");

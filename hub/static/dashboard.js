@@ -2,7 +2,8 @@
  * script for both pages, as they share the poller; hence longer than most.
  * /alerts/{id}  one alert and every message of its chain: reports on a map and as a list,
  *               answers by organisation, deliveries by channel and status, escalations,
- *               and the publisher's update, all-clear and cancel forms
+ *               the CAP document it came from (with its languages), and the publisher's
+ *               update, all-clear and cancel forms
  * /approvals    the alerts waiting for a second person, with approve and reject
  */
 "use strict";
@@ -61,7 +62,28 @@
     return el("span", { class: `badge ${extra || ""}` }, text);
   }
 
-  /* The map of the dashboard: the latest area and a pin per report. */
+  /* The places the newest CAP message of a chain names, each once: all there is of an area
+   * without geometry (`area` null). */
+  function namedPlaces(chain) {
+    const source = [...chain].reverse().find((message) => message.cap);
+    const seen = new Map();
+    for (const info of (source && source.cap.infos) || []) {
+      for (const area of info.areas || []) {
+        const place = { description: area.description || "", geocodes: area.geocodes || [] };
+        seen.set(JSON.stringify(place), place);
+      }
+    }
+    return [...seen.values()];
+  }
+
+  function placeItem(place) {
+    const codes = place.geocodes.map((code) => `${code.name}: ${code.value}`).join(", ");
+    return el("li", {}, place.description || "(an area with no name)",
+      codes ? [" ", el("span", { class: "geocodes" }, `(${codes})`)] : null);
+  }
+
+  /* The map of the dashboard: the latest area (none when it only names places) and a pin
+   * per report. */
   function mapView(node) {
     if (!window.L || !node) return null;
     const map = Vigil.map(node, {});
@@ -71,6 +93,8 @@
     return {
       area(shape) {
         if (area) area.remove();
+        area = null;
+        if (!shape) return;
         area = Vigil.areaLayer(shape).addTo(map);
         if (!fitted) {
           fitted = true;
@@ -128,6 +152,7 @@
     const redraw = changes();
     const map = mapView(byId("map"));
     const state = { chain: [], cursor: 0, deliveries: [], acks: [], reports: [] };
+    const capView = { info: 0, asked: new Set() };  // the language shown; panels fetched
     const nameOf = (orgId) => (orgId ? names[orgId] || `Organisation ${orgId.slice(0, 8)}` : "Residents");
 
     async function loadChain() {
@@ -180,6 +205,7 @@
         await loadChain();
         await loadRows();
         await learnNames();
+        await syncCap();
         problem.hidden = true;
       } catch (error) {
         problem.textContent = `Could not refresh: ${error.message}. Trying again…`;
@@ -192,13 +218,70 @@
     function draw() {
       const chain = state.chain;
       const latest = chain[chain.length - 1];
-      redraw("head", { chain, status: statusOf(chain) }, drawHead);
+      redraw("head", { chain, status: statusOf(chain), info: capView.info }, drawHead);
       redraw("reports", { reports: state.reports, names }, drawReports);
       redraw("acks", { acks: state.acks, deliveries: state.deliveries, names }, drawAcks);
       redraw("deliveries", { deliveries: state.deliveries, names }, drawDeliveries);
       redraw("chain", chain, drawChain);
       if (map) redraw("area", latest.area, (area) => map.area(area));
+      redraw("places", { area: latest.area, places: namedPlaces(chain) }, drawPlaces);
       drawSummary();
+    }
+
+    function drawPlaces({ area, places }) {
+      const box = byId("area-named");
+      box.hidden = area !== null && area !== undefined;
+      if (!box.hidden) box.querySelector("ul.places").replaceChildren(...places.map(placeItem));
+    }
+
+    /* The CAP panel is the server's: a newer CAP message in the chain fetches it afresh. */
+    async function syncCap() {
+      const source = [...state.chain].reverse().find((message) => message.cap);
+      const wanted = source ? source.id : "";
+      const panel = byId("cap");
+      if (panel.dataset.message === wanted || capView.asked.has(wanted)) return;
+      capView.asked.add(wanted);
+      const response = await fetch(location.pathname, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html")
+        .getElementById("cap");
+      if (!fresh) return;
+      const shown = panel.querySelector(`#cap-info-${capView.info}`);
+      const added = document.importNode(fresh, true);
+      panel.replaceWith(added);
+      Vigil.localiseTimes(added);
+      wireCap();
+      const blocks = [...added.querySelectorAll(".cap-info")];
+      const same = shown ? blocks.findIndex((b) => b.dataset.language === shown.dataset.language) : -1;
+      chooseInfo(Math.max(same, 0));
+    }
+
+    function wireCap() {
+      for (const button of byId("cap").querySelectorAll("button[data-info]")) {
+        button.addEventListener("click", () => {
+          chooseInfo(Number(button.dataset.info));
+          if (state.chain.length) draw();
+        });
+      }
+    }
+
+    /* Show one language of the CAP message, in the panel and, when that message is the
+     * latest, in the alert's head too. */
+    function chooseInfo(index) {
+      const panel = byId("cap");
+      capView.info = index;
+      for (const button of panel.querySelectorAll("button[data-info]")) {
+        button.setAttribute("aria-pressed", String(Number(button.dataset.info) === index));
+      }
+      for (const block of panel.querySelectorAll(".cap-info")) {
+        block.hidden = block.id !== `cap-info-${index}`;
+      }
+    }
+
+    function textsOf(latest) {
+      const ours = byId("cap").dataset.message === latest.id && latest.cap;
+      const info = ours && capView.info > 0 ? (latest.cap.infos || [])[capView.info] : null;
+      return info || latest;
     }
 
     function drawHead({ chain, status }) {
@@ -207,10 +290,12 @@
       byId("badges").replaceChildren(Vigil.tlpBadge(latest.tlp), " ",
         badge(latest.severity, Vigil.severityClass(latest.severity)), " ",
         badge(`${latest.urgency} · ${latest.certainty}`));
-      byId("headline").textContent = latest.headline;
-      document.title = `${latest.headline} · Vigil`;
+      const words = textsOf(latest);
+      root.querySelector(".alert-head").lang = words.language || "";
+      byId("headline").textContent = words.headline;
+      document.title = `${words.headline} · Vigil`;
       byId("status").textContent = status;
-      byId("event").textContent = latest.event;
+      byId("event").textContent = words.event;
       byId("sent").replaceChildren(original.sent ? timeNode(original.sent) : "not yet");
       byId("expires").replaceChildren(latest.expires ? timeNode(latest.expires) : "no expiry");
       const due = original.sent && original.ack_within_s
@@ -218,8 +303,8 @@
       byId("deadline").replaceChildren(due ? timeNode(due)
         : original.ack_within_s ? `${Math.round(original.ack_within_s / 60)} min after sending`
           : "no deadline");
-      byId("description").textContent = latest.description;
-      byId("instruction").textContent = latest.instruction;
+      byId("description").textContent = words.description;
+      byId("instruction").textContent = words.instruction;
       const actions = byId("actions");
       if (actions) {
         const open = original.status === "published" && latest.msg_type !== "Cancel";
@@ -357,6 +442,7 @@
       if (summary.textContent !== text) summary.textContent = text;  // speak only on change
     }
 
+    wireCap();
     const refresh = poller(tick, POLL_MS);
     if (byId("actions")) revisions(() => state.chain, refresh);
   }

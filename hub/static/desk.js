@@ -98,8 +98,32 @@
     return alert.references || alert.id;
   }
 
-  function areaText(area) {
-    if (area && area.circle) {
+  /* The alert's words in the reader's language when a CAP alert carries several (its own
+   * columns are the first language; cap.infos[1:] the translations), else its own. */
+  function words(alert) {
+    const own = { language: alert.language, headline: alert.headline, event: alert.event,
+      description: alert.description, instruction: alert.instruction };
+    const infos = (alert.cap && alert.cap.infos) || [];
+    if (infos.length < 2) return own;
+    const chosen = Vigil.pickLanguage([alert.language, ...infos.slice(1).map((info) => info.language)]);
+    const info = chosen > 0 ? infos[chosen] : null;
+    return info ? { language: info.language, headline: info.headline, event: info.event,
+      description: info.description, instruction: info.instruction } : own;
+  }
+
+  /* The places a CAP alert names (its first <info>'s area descriptions). */
+  function namedPlaces(alert) {
+    const info = alert.cap && alert.cap.infos && alert.cap.infos[0];
+    return ((info && info.areas) || []).map((area) => area.description).filter(Boolean);
+  }
+
+  function areaText(alert) {
+    const area = alert.area;
+    if (!area) {
+      const places = namedPlaces(alert);
+      return `Named places only (no map outline)${places.length ? `: ${places.join("; ")}` : ""}`;
+    }
+    if (area.circle) {
       const { lat, lon, radius_m: radius } = area.circle;
       return `Within ${Math.round(radius)} m of ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
     }
@@ -141,6 +165,8 @@
 
   function renderHead(card) {
     const alert = card.latest;
+    const text = words(alert);
+    const lang = text.language || null;
     const kind = KIND_LABEL[alert.msg_type];
     card.head.className = `banner ${Vigil.severityClass(alert.severity)}${kind ? ` is-${alert.msg_type.toLowerCase()}` : ""}`;
     fill(card.head,
@@ -149,18 +175,20 @@
           : card.place === "live" ? el("span", { class: "kind" }, "NEW ALERT") : null,
         el("span", { class: "severity" }, `${alert.severity} · ${alert.urgency} · ${alert.certainty}`),
         Vigil.tlpBadge(alert.tlp)),
-      el("h3", { id: `head-${card.key}` }, kind ? `${kind}: ${alert.headline}` : alert.headline),
-      el("p", { class: "event" }, alert.event, alert.category ? ` (${alert.category})` : ""),
+      el("h3", { id: `head-${card.key}` }, kind ? `${kind}: ` : null,
+        el("span", { lang }, text.headline)),
+      el("p", { class: "event" }, el("span", { lang }, text.event),
+        alert.category ? ` (${alert.category})` : ""),
       alert.msg_type === "Cancel"
         ? el("p", { class: "instruction" }, el("strong", {}, "Cancelled by the police: "),
           "the earlier instruction no longer applies.")
-        : alert.instruction ? el("p", { class: "instruction" }, el("strong", {}, "What to do: "),
-          alert.instruction) : null,
+        : text.instruction ? el("p", { class: "instruction" }, el("strong", {}, "What to do: "),
+          el("span", { lang }, text.instruction)) : null,
       el("p", { class: "times" }, kind ? "Changed " : "Sent ", timeNode(alert.sent || alert.created),
         alert.expires ? el("span", {}, " · Expires ", timeNode(alert.expires)) : null));
     fill(card.details,
-      alert.description ? el("p", { class: "description" }, alert.description) : null);
-    card.areaNote.textContent = areaText(alert.area);
+      text.description ? el("p", { class: "description", lang }, text.description) : null);
+    card.areaNote.textContent = areaText(alert);
     drawArea(card);
     if (card.summary) renderSummary(card);
   }
@@ -171,7 +199,8 @@
     fill(card.summary,
       el("span", { class: `badge ${Vigil.severityClass(alert.severity)}` }, alert.severity),
       kind ? el("span", { class: "badge kind-badge" }, kind) : null,
-      el("span", { class: "summary-headline" }, alert.headline),
+      el("span", { class: "summary-headline", lang: words(alert).language || null },
+        words(alert).headline),
       el("span", { class: "summary-meta" }, timeNode(alert.sent || alert.created), " · ",
         el("span", { class: card.ack ? "answer-chip done" : "answer-chip" },
           card.ack ? STATUS_LABEL[card.ack.status] || card.ack.status
@@ -189,6 +218,8 @@
   function drawArea(card) {
     if (!card.map) return;
     if (card.layer) card.layer.remove();
+    card.layer = null;
+    if (!card.latest.area) return;  // named places only: nothing to outline
     card.layer = Vigil.areaLayer(card.latest.area, card.latest.msg_type === "Cancel"
       ? { color: "#555", dashArray: "6 4" } : undefined).addTo(card.map);
     try {
@@ -569,7 +600,8 @@
     const card = apply(alert);
     toLive(card);
     const kind = { Update: "Update", Cancel: "Cancelled" }[alert.msg_type] || "New";
-    Vigil.announce(`${kind} ${alert.severity} alert: ${alert.headline}. ${alert.instruction || ""}`);
+    const text = words(alert);
+    Vigil.announce(`${kind} ${alert.severity} alert: ${text.headline}. ${text.instruction || ""}`);
     alarm(false);
     if (document.hidden) {
       unseen += 1;

@@ -206,6 +206,7 @@
     byId("contact-name").value = contact.name;
     byId("contact-email").value = contact.email || "";
     byId("contact-tier").value = contact.tier;
+    byId("contact-language").value = contact.language || "";
     // The stored chat URL is a secret: it is never sent back, only its masked form.
     byId("contact-chat").placeholder = contact.chat_url ? `Keep ${contact.chat_url}` : "";
     byId("contact-chat-clear-field").hidden = !contact.chat_url;
@@ -219,10 +220,12 @@
     const chat = byId("contact-chat").value.trim();
     const body = { name: byId("contact-name").value, tier: byId("contact-tier").value };
     const email = byId("contact-email").value.trim();
+    const language = byId("contact-language").value.trim();
     try {
       let contact;
       if (state.editing) {
         body.email = email || null;
+        body.language = language || null;
         if (chat) body.chat_url = chat;
         else if (byId("contact-chat-clear").checked) body.chat_url = null;
         contact = await api("PATCH", `/contacts/${encodeURIComponent(state.editing.id)}`, body);
@@ -231,6 +234,7 @@
       } else {
         if (email) body.email = email;
         if (chat) body.chat_url = chat;
+        if (language) body.language = language;
         contact = await api("POST", `${orgPath}/contacts`, body);
         state.contacts.push(contact);
         renderContacts();

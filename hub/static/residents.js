@@ -91,6 +91,7 @@
     for (const card of document.querySelectorAll("article[data-area]")) {
       let area;
       try { area = JSON.parse(card.dataset.area); } catch (error) { continue; }
+      if (!area) continue;  // an alert that only names places (CAP geocodes) has no outline
       const layer = Vigil.areaLayer(area).addTo(view);
       const title = card.querySelector("h2").textContent;
       layer.bindTooltip(title);

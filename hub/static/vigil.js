@@ -5,6 +5,7 @@
  * Vigil.map       a Leaflet map that falls back to a plain background without tiles
  * Vigil.areaLayer an alert area (GeoJSON polygon or circle) as a Leaflet layer
  * Vigil.announce  a message for screen readers (aria-live)
+ * Vigil.pickLanguage which of several language tags the reader prefers (navigator.languages)
  */
 "use strict";
 (function () {
@@ -107,6 +108,22 @@
     return L.geoJSON(area, { style: () => look });
   }
 
+  /* The index in `tags` of the reader's language: for each wanted tag in turn (by default
+   * navigator.languages), the same tag, then the same primary language (fr finds fr-CA);
+   * else 0, the first. */
+  function pickLanguage(tags, wanted) {
+    const have = (tags || []).map((tag) => String(tag || "").toLowerCase());
+    const primary = (tag) => tag.split("-")[0];
+    const wants = wanted || navigator.languages || [navigator.language];
+    for (const want of wants.map((tag) => String(tag || "").toLowerCase()).filter(Boolean)) {
+      const exact = have.indexOf(want);
+      if (exact >= 0) return exact;
+      const same = have.findIndex((tag) => primary(tag) === primary(want));
+      if (same >= 0) return same;
+    }
+    return 0;
+  }
+
   let live;
   function announce(message) {
     if (!live) {
@@ -162,6 +179,6 @@
 
   window.Vigil = {
     api, ApiError, el, when, timeNode, localiseTimes, map, areaLayer, announce,
-    severityClass, tlpBadge, showErrors, TORONTO,
+    severityClass, tlpBadge, showErrors, pickLanguage, TORONTO,
   };
 })();

@@ -18,6 +18,7 @@ from aiohttp import web
 from hub.http import SESSIONS
 from partners.models import SubscriptionStatus
 from partners.residents import SubscriptionDraft, subscribe
+from tests.capdoc import cap_alert
 from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Clock, Hub, alert_body
 
 ADMIN, PUB, APR, A, B, RES, ANON = ("admin", "publisher", "approver", "partner_a",
@@ -42,6 +43,7 @@ class Cell:
     allowed: frozenset[str]
     json: Callable[[dict[str, str]], Any] | None = None
     form: dict[str, str] | None = None
+    cap: bytes | None = None  # a CAP document to send as application/cap+xml
     public: bool = False  # anyone may call it: only "no 5xx" is checked
     label: str = ""
 
@@ -101,6 +103,12 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
             Cell("/api/v1/alerts/{strict}", POLICE | {A}, label="TLP:AMBER+STRICT to A"),
             Cell("/api/v1/alerts/{red}", POLICE, label="TLP:RED to one of A's people"),
             Cell("/api/v1/alerts/{pending}", POLICE, label="waiting for approval")],
+        ("GET", "/api/v1/alerts/{id}/cap"): [
+            Cell("/api/v1/alerts/{alert}/cap", STAFF, label="TLP:GREEN to A and B"),
+            Cell("/api/v1/alerts/{strict}/cap", POLICE | {A}, label="TLP:AMBER+STRICT to A"),
+            Cell("/api/v1/alerts/{red}/cap", POLICE, label="TLP:RED to one of A's people"),
+            Cell("/api/v1/alerts/{pending}/cap", POLICE, label="waiting for approval")],
+        ("POST", "/api/v1/cap"): [Cell("/api/v1/cap", frozenset({PUB}), cap=cap_alert())],
         ("POST", "/api/v1/alerts/{id}/update"): [Cell(
             "/api/v1/alerts/{spare}/update", frozenset({PUB}),
             json=lambda s: {"headline": "Updated"})],
@@ -192,6 +200,9 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
                                                 form={"List-Unsubscribe": "One-Click"})],
         ("GET", "/public"): [Cell("/public", EVERYONE, public=True)],
         ("GET", "/feeds/alerts.atom"): [Cell("/feeds/alerts.atom", EVERYONE, public=True)],
+        ("GET", "/feeds/alerts/{id}.cap"): [
+            Cell("/feeds/alerts/{clear}.cap", EVERYONE, public=True, label="TLP:CLEAR"),
+            Cell("/feeds/alerts/{alert}.cap", NOBODY, label="TLP:GREEN is not public")],
     }
 
 
@@ -221,6 +232,7 @@ async def build(hub: Hub) -> Scene:
     ids["spare"] = (await hub.publish(publisher))["id"]
     ids["strict"] = (await hub.publish(publisher, tlp="TLP:AMBER+STRICT", area=near_a))["id"]
     ids["red"] = (await hub.publish(publisher, tlp="TLP:RED"))["id"]
+    ids["clear"] = (await hub.publish(publisher, tlp="TLP:CLEAR"))["id"]
     ids["pending"] = (await hub.publish(publisher, severity="Extreme"))["id"]
     ids["pending2"] = (await hub.publish(publisher, severity="Extreme"))["id"]
     data = aiohttp.FormData()
@@ -256,6 +268,9 @@ async def call(hub: Hub, method: str, cell: Cell, scene: Scene, who: str) -> int
         kwargs["json"] = cell.json(scene.ids)
     elif cell.form is not None:
         kwargs["data"] = cell.form
+    elif cell.cap is not None:
+        kwargs["data"] = cell.cap
+        headers["Content-Type"] = "application/cap+xml"
     response = await hub.client.request(method, cell.path.format(**scene.ids),
                                         headers=headers, allow_redirects=False, **kwargs)
     await response.read()

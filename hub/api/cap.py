@@ -1,0 +1,69 @@
+"""CAP over the API: import a CAP 1.2 document, export any alert as one."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.access import visible_alert
+from hub.cap import MAX_DOCUMENT_BYTES
+from hub.cap_alerts import Identity
+from hub.cap_export import cap_document
+from hub.cap_import import import_cap
+from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of
+from hub.targeting import outbound_channels
+
+routes = web.RouteTableDef()
+CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
+CAP_CONTENT_TYPE = "application/cap+xml"
+
+
+@routes.post("/api/v1/cap")
+async def cap_import(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    if request.content_type not in CAP_TYPES:
+        raise ApiError(415, "unsupported_media_type", "send the CAP document as "
+                       "application/cap+xml or application/xml",
+                       {"body": "must be a CAP 1.2 XML document"})
+    data = await _body(request)
+    settings = request.app[SETTINGS]
+    async with request.app[SESSIONS]() as session:
+        result = await import_cap(session, principal, data, request.app[CLOCK](),
+                                  outbound_channels(settings.smtp_url), settings.approval_for,
+                                  Identity.of(settings.public_url))
+    alert = result.alert
+    if alert.seq is not None:
+        await request.app[BUS].notify(alert.seq)
+    cap = alert.cap or {}
+    return created({"id": alert.id, "seq": alert.seq, "status": alert.status,
+                    "msg_type": alert.msg_type, "references": alert.references_id,
+                    "targets": result.reach.counts(), "signature": cap.get("signature"),
+                    "withheld": cap.get("withheld")})
+
+
+async def _body(request: web.Request) -> bytes:
+    too_large = ApiError(413, "too_large", f"a CAP document may be at most "
+                         f"{MAX_DOCUMENT_BYTES} bytes",
+                         {"body": f"must be at most {MAX_DOCUMENT_BYTES} bytes"})
+    if request.content_length is not None and request.content_length > MAX_DOCUMENT_BYTES:
+        raise too_large
+    data = await request.content.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise too_large
+    if not data.strip():
+        raise ApiError(422, "invalid_cap", "the body is empty", {"/": "a CAP document is needed"})
+    return data
+
+
+@routes.get("/api/v1/alerts/{id}/cap")
+async def alert_cap(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        alert = await visible_alert(session, principal, request.match_info["id"])
+        document = await cap_document(session, alert, request.app[SETTINGS])
+    return cap_response(document, alert.id)
+
+
+def cap_response(document: bytes, alert_id: str) -> web.Response:
+    response = web.Response(body=document, content_type=CAP_CONTENT_TYPE)
+    response.headers["Content-Disposition"] = f'inline; filename="vigil-{alert_id}.cap"'
+    return response
