@@ -14,6 +14,7 @@ from hub.api.spec_operations import (
     ack_delivery_paths,
     alert_paths,
     answer,
+    cap_paths,
     operation,
     organisation_paths,
     report_paths,
@@ -162,9 +163,9 @@ def openapi_document() -> dict[str, Any]:
         "security": BEARER_OR_COOKIE,
         "tags": [{"name": name} for name in (
             "organisations", "contacts", "tokens", "sessions", "users", "alerts", "acks",
-            "deliveries", "reports", "subscriptions", "feed", "meta")],
+            "deliveries", "reports", "subscriptions", "cap", "feed", "meta")],
         "paths": {**organisation_paths(), **token_paths(), **account_paths(),
-                  **alert_paths(), **ack_delivery_paths(), **report_paths(),
+                  **alert_paths(), **cap_paths(), **ack_delivery_paths(), **report_paths(),
                   **subscription_paths(), **feed_paths(), **meta_paths()},
         "components": components(),
     }

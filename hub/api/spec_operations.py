@@ -264,6 +264,38 @@ def alert_paths() -> dict[str, Any]:
     }
 
 
+def cap_paths() -> dict[str, Any]:
+    xml = {"type": "string", "description": "a CAP 1.2 (or 1.1) XML document"}
+    cap_content = {kind: {"schema": xml} for kind in ("application/cap+xml", "application/xml")}
+    return {
+        "/api/v1/cap": {"post": operation(
+            "cap_import", "cap",
+            "Import a CAP 1.2 (or 1.1) document as its sending organisation's publisher. It "
+            "is parsed without DTDs, entities or network access, checked against the CAP "
+            "rules, and its XML signature (if any) verified. An Alert is published like "
+            "`POST /alerts` (approval rules included); an Update or Cancel whose "
+            "`<references>` name an alert here becomes a revision of it, reaching everyone it "
+            "reached. Test, System and Draft messages, expired ones and cancels of unknown "
+            "alerts are kept and reach nobody (`withheld` says why).",
+            {"201": answer("Imported.", ref("CapImported")),
+             "413": answer("The document is larger than 2 MiB.", ref("Error")),
+             "415": answer("Not sent as application/cap+xml or application/xml.",
+                           ref("Error")),
+             "422": answer("Every CAP rule the document breaks, with element paths.",
+                           ref("CapInvalid"))},
+            401, 403, 409,
+            requestBody={"required": True, "content": {**cap_content,
+                                                       "text/xml": {"schema": xml}}})},
+        "/api/v1/alerts/{id}/cap": by_id(get=operation(
+            "alert_cap", "cap",
+            "The alert as a CAP 1.2 document: an imported alert exactly as it came (its "
+            "signature intact); any other rendered afresh with `<references>` to the earlier "
+            "messages of its chain, and signed when the hub has `VIGIL_CAP_SIGNING_KEY`.",
+            {"200": {"description": "The CAP document.", "content": cap_content}},
+            401, 403, 404)),
+    }
+
+
 def approval_paths() -> dict[str, Any]:
     return {
         "/api/v1/alerts/{id}/approve": by_id(post=operation(

@@ -218,9 +218,11 @@ def alert_schemas() -> dict[str, Schema]:
             "event": {"type": "string"}, **cap,
             "tlp": ref("Tlp"), "description": {"type": "string"},
             "instruction": {"type": "string"}, "language": {"type": "string"},
-            "area": ref("Area"), "expires": nullable(DATE_TIME),
+            "area": {**nullable(ref("Area")), "description": "null for a CAP alert whose "
+                     "areas are only named (geocodes): shown, geofencing nobody"},
+            "expires": nullable(DATE_TIME),
             "ack_within_s": {"type": ["integer", "null"]}, "sent": nullable(DATE_TIME),
-            "created": DATE_TIME}),
+            "created": DATE_TIME, "cap": nullable(ref("CapSummary"))}),
     }
 
 
@@ -365,8 +367,59 @@ def session_schemas() -> dict[str, Schema]:
     }
 
 
+def cap_schemas() -> dict[str, Schema]:
+    pairs = {"type": "array", "items": closed({"name": {"type": "string"},
+                                               "value": {"type": "string"}})}
+    maybe = {"type": ["string", "null"]}
+    signature = closed({
+        "status": {"enum": ["valid", "invalid", "absent"]}, "signer": maybe,
+        "detail": {"type": "string"}},
+        description="the XML signature check: valid means the document is signed by the key "
+        "in its own KeyInfo (the signer is named for a person to judge; trust chains are not "
+        "checked)")
+    info = {"type": "object", "description": "one <info> block; the first is the alert's "
+            "own columns, the others are translations", "properties": {
+                "language": {"type": "string"}, "headline": {"type": "string"},
+                "event": {"type": "string"}, "description": {"type": "string"},
+                "instruction": {"type": "string"}, "parameters": pairs,
+                "event_codes": pairs, "areas": {"type": "array", "items": {
+                    "type": "object", "properties": {"description": {"type": "string"},
+                                                     "geocodes": pairs}}},
+                "resources": {"type": "array", "items": {"type": "object"}}}}
+    return {
+        "CapSummary": {
+            "type": "object", "description": "what the CAP document an alert was imported "
+            "from carried beyond the alert's own fields; the document itself is at "
+            "`GET /api/v1/alerts/{id}/cap`", "properties": {
+                "identifier": {"type": "string"}, "sender": {"type": "string"},
+                "sent": {"type": "string"}, "status": {"type": "string"},
+                "scope": {"type": "string"}, "version": {"type": "string"},
+                "references": {"type": "array", "items": {"type": "object"}},
+                "signature": signature,
+                "withheld": {**maybe, "description": "why the alert reached nobody (a Test "
+                             "message, expired, a Cancel of an unknown alert), else null"},
+                "infos": {"type": "array", "items": info}}},
+        "CapSignature": signature,
+        "CapImported": closed({
+            "id": ID, "seq": {"type": ["integer", "null"]}, "status": ref("AlertStatus"),
+            "msg_type": ref("MsgType"), "references": nullable(ID),
+            "targets": closed({name: COUNT for name in ("organisations", "contacts",
+                                                       "residents")}),
+            "signature": signature, "withheld": maybe}),
+        "CapInvalid": closed({
+            "error": {"const": "invalid_cap"}, "detail": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "element path -> what is wrong there"},
+            "violations": {"type": "array", "items": closed({
+                "path": {"type": "string", "description": "XPath of the element, e.g. "
+                         "`/alert/info[1]/urgency`; `/` for the document as a whole"},
+                "message": {"type": "string"}})}}),
+    }
+
+
 def schemas() -> dict[str, Schema]:
     return {**enum_schemas(), **error_schemas(), **area_schemas(), **organisation_schemas(),
+            **cap_schemas(),
             **contact_token_schemas(), **alert_schemas(), **ack_delivery_schemas(),
             **report_schemas(), **user_schemas(), **session_schemas(),
             **subscription_schemas()}

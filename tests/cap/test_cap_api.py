@@ -154,7 +154,7 @@ async def test_unhappy_requests_get_a_clear_4xx(hub: Hub) -> None:
 
 async def test_a_live_cap_alert_reaches_the_partners_in_its_area(hub: Hub) -> None:
     publisher = await hub.publisher()
-    org_in, partner = await hub.partner("Bay Tower Security", INSIDE)
+    _, partner = await hub.partner("Bay Tower Security", INSIDE)
     await hub.partner("Yorkville Offices", OUTSIDE)
     created = await send(hub, publisher, cap_alert())
     assert created["status"] == "published" and created["withheld"] is None

@@ -10,6 +10,7 @@ from email.header import decode_header, make_header
 from typing import Any
 
 from aiohttp import web
+from jsonschema import Draft202012Validator
 from sqlmodel import select
 
 from hub import alerts
@@ -168,9 +169,26 @@ async def test_a_contact_language_is_checked_kept_changed_and_cleared(hub: Hub) 
 async def test_the_openapi_contact_schemas_describe_the_language(hub: Hub) -> None:
     document = await hub.call("GET", "/api/v1/openapi.json", expect=200)
     schemas = document["components"]["schemas"]
-    for name in ("ContactCreate", "Contact", "ContactUpdate"):
-        assert "language" in schemas[name]["properties"], name
-    assert "language" in schemas["Contact"]["required"]
+
+    def valid(name: str, instance: Any) -> bool:
+        validator = Draft202012Validator({**schemas[name], "components": document["components"]})
+        return bool(validator.is_valid(instance))
+
+    org = await hub.organisation("Bay Tower Security", sites=[INSIDE])
+    made = await hub.call("POST", f"/api/v1/organisations/{org}/contacts", expect=201, json={
+        "name": "Anne Roy", "email": "anne@example.org", "language": "fr-CA"})
+    assert valid("Contact", made) and not valid("Contact", {
+        k: v for k, v in made.items() if k != "language"})
+    cleared = await hub.call("PATCH", f"/api/v1/contacts/{made['id']}", expect=200,
+                             json={"language": None})
+    assert valid("Contact", cleared)
+    for name in ("ContactCreate", "ContactUpdate"):
+        body = {"name": "Anne Roy", "email": "anne@example.org"}
+        for language in ("fr-CA", "es-419", "", None):
+            assert valid(name, {**body, "language": language}), (name, language)
+        for language in ("fr_CA", "français", 7):
+            assert not valid(name, {**body, "language": language}), (name, language)
+        assert "language tag" in schemas[name]["properties"]["language"]["description"]
 
 
 async def test_the_organisation_page_has_a_language_field_for_contacts(
