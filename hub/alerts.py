@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from hub.geo import Area, AreaError, parse_area
 from hub.models import Alert, CapMessage
 from hub.tlp import Tlp
-from partners.validation import Checker
+from partners.validation import LANGUAGE_TAG, Checker
 
 
 class Category(enum.StrEnum):
@@ -57,7 +56,6 @@ FIELDS = ("headline", "event", "category", "severity", "urgency", "certainty", "
           "description", "instruction", "area", "expires", "ack_within_s", "language")
 MAX_ACK_WITHIN_S = 7 * 24 * 3600
 MAX_EXPIRY = timedelta(days=366)
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)

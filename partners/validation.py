@@ -9,8 +9,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound=enum.Enum)
-# A BCP 47 language tag as alerts and recipients carry it (en-CA, fr, es-419); the same
-# pattern as hub.alerts.LANGUAGE_TAG.
+# A BCP 47 language tag as alerts and recipients carry it (en-CA, fr, es-419).
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from hub.alerts import LANGUAGE_TAG, MAX_ACK_WITHIN_S, Category, Certainty, Severity, Urgency
+from hub.alerts import MAX_ACK_WITHIN_S, Category, Certainty, Severity, Urgency
 from hub.geo import MAX_RADIUS_M, MAX_VERTICES
 from hub.login import Step
 from hub.media import MediaKind
@@ -15,6 +15,7 @@ from partners import residents
 from partners.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD, RECOVERY_CODES
 from partners.enrolment import MAX_SITES
 from partners.models import STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
+from partners.validation import LANGUAGE_TAG
 
 Schema = dict[str, Any]
 # Mirrors of limits in hub.api.reports and hub.api.accounts, which tests/hub/test_openapi.py
@@ -431,7 +432,10 @@ def subscription_schemas() -> dict[str, Schema]:
                           "maximum": residents.MAX_RADIUS_M}}
     email = text(320, 1, format="email", pattern=EMAIL.pattern)
     return {
-        "SubscriptionCreate": obj({"email": email, **where}, ("email", *where)),
+        "SubscriptionCreate": obj({"email": email, **where, "language": {
+            **text(35, pattern=LANGUAGE_TAG.pattern), "description": "the language the "
+            "resident reads (alerts in several languages reach them in it); default: the first "
+            "of Accept-Language"}}, ("email", *where)),
         "SubscriptionRequested": closed({
             "status": {"const": SubscriptionStatus.PENDING.value},
             "detail": {"type": "string", "description": "where the confirmation link went"}}),

@@ -13,11 +13,9 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from sqlmodel import select
 
-from hub import alerts
 from hub.cap_alerts import accepted_languages, texts
 from hub.http import SESSIONS
 from hub.models import Alert
-from partners import validation
 from partners.models import Subscription
 from tests.capdoc import cap_alert, info
 from tests.conftest import INSIDE, Browser, Clock, Hub
@@ -83,10 +81,6 @@ async def test_texts_pick_the_exact_tag_then_the_primary_language_then_the_first
     assert texts(alert, ["de"]).headline == "Gas leak, Bay St"  # none: the first language
     assert texts(alert, []).language == "en-CA"
     assert accepted_languages("en;q=0.5, fr-CA, fr;q=0.8, *") == ["fr-CA", "fr", "en"]
-
-
-def test_contacts_and_alerts_check_language_tags_alike() -> None:
-    assert validation.LANGUAGE_TAG.pattern == alerts.LANGUAGE_TAG.pattern
 
 
 # -- email ----------------------------------------------------------------------------------
