@@ -114,15 +114,22 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+async def read_body(request: web.Request, limit: int, too_large: ApiError) -> bytes:
+    """The raw body, refused with `too_large` past `limit` bytes (before reading it when
+    Content-Length says so)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large
+    return raw
+
+
 async def read_json(request: web.Request) -> Any:
     """The request's JSON body, refused with a 422 when too large or malformed."""
     too_large = ApiError(422, "invalid", f"the body is larger than {MAX_JSON_BODY} bytes",
                          {"body": f"must be at most {MAX_JSON_BODY} bytes"})
-    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise too_large
-    raw = await request.content.read(MAX_JSON_BODY + 1)
-    if len(raw) > MAX_JSON_BODY:
-        raise too_large
+    raw = await read_body(request, MAX_JSON_BODY, too_large)
     try:
         return json.loads(raw, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError) as error:

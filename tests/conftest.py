@@ -196,6 +196,15 @@ async def browsers(hub: Hub) -> Any:
 
 
 @pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A SQLite file for the `vigil` command, named by the environment as a user would."""
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("VIGIL_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
+    return path
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 

@@ -9,7 +9,7 @@ from hub.cap import MAX_DOCUMENT_BYTES
 from hub.cap_alerts import Identity
 from hub.cap_export import cap_document
 from hub.cap_import import import_cap
-from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of
+from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of, read_body
 from hub.targeting import outbound_channels
 
 routes = web.RouteTableDef()
@@ -44,11 +44,7 @@ async def _body(request: web.Request) -> bytes:
     too_large = ApiError(413, "too_large", f"a CAP document may be at most "
                          f"{MAX_DOCUMENT_BYTES} bytes",
                          {"body": f"must be at most {MAX_DOCUMENT_BYTES} bytes"})
-    if request.content_length is not None and request.content_length > MAX_DOCUMENT_BYTES:
-        raise too_large
-    data = await request.content.read(MAX_DOCUMENT_BYTES + 1)
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise too_large
+    data = await read_body(request, MAX_DOCUMENT_BYTES, too_large)
     if not data.strip():
         raise ApiError(422, "invalid_cap", "the body is empty", {"/": "a CAP document is needed"})
     return data

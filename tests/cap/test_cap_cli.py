@@ -13,14 +13,6 @@ from tests.cap.conftest import SAMPLES
 from tests.capdoc import cap_alert, info, reference
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.db"
-    monkeypatch.setenv("VIGIL_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
-    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
-    return path
-
-
 def police(database: Path, *names: str) -> None:
     assert main(["db", "upgrade"]) == 0
     with sqlite3.connect(database) as connection:

@@ -26,14 +26,6 @@ from hub.demo import SAMPLE_DESK, sample_alert
 VIGIL = [sys.executable, "-c", "import sys; from hub.cli import main; sys.exit(main())"]
 
 
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cli.db"
-    monkeypatch.setenv("VIGIL_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
-    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
-    return path
-
-
 def write_events(path: Path, count: int) -> None:
     async def run() -> None:
         engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
