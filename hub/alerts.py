@@ -10,7 +10,7 @@ from typing import Any
 from hub.geo import Area, AreaError, parse_area
 from hub.models import Alert, CapMessage
 from hub.tlp import Tlp
-from partners.validation import LANGUAGE_TAG, Checker
+from partners.validation import Checker
 
 
 class Category(enum.StrEnum):
@@ -100,9 +100,7 @@ def read_alert(body: object, now: datetime) -> AlertDraft:
     tlp = check.choice("tlp", Tlp)
     description = check.text("description", required=False, max_len=20_000, default="")
     instruction = check.text("instruction", required=False, max_len=10_000, default="")
-    language = check.text("language", required=False, max_len=35, default="en-CA")
-    if language and not LANGUAGE_TAG.match(language):
-        check.fail("language", "must be a language tag such as en-CA or fr")
+    language = check.language("language") or "en-CA"
     ack_within_s = check.integer("ack_within_s", low=1, high=MAX_ACK_WITHIN_S)
     expires = _read_expires(check, now)
     area: Area | None = None
