@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
@@ -43,8 +44,7 @@ class Identity:
 
     @classmethod
     def of(cls, public_url: str) -> Identity:
-        host = re.sub(r"^[a-z]+://", "", public_url).split("/")[0].split(":")[0] or "localhost"
-        return cls(f"vigil@{host}")
+        return cls(f"vigil@{urlsplit(public_url).hostname or 'localhost'}")
 
     def identifier(self, alert_id: str) -> str:
         return f"vigil.{alert_id}"
@@ -72,7 +72,7 @@ def draft_of(message: Message) -> AlertDraft:
         return AlertDraft(headline[:200], "(no information)", Category.OTHER, Severity.UNKNOWN,
                           Urgency.UNKNOWN, Certainty.UNKNOWN, tlp_of(message), "", "", area,
                           None, None, "en-US")
-    category = next((Category(c) for c in info.categories if c in Category.__members__.values()),
+    category = next((Category(c) for c in info.categories if c in set(Category)),
                     Category.OTHER)
     headline = (info.headline or info.event)[:200]
     return AlertDraft(headline, info.event[:200], category, Severity(info.severity),

@@ -43,8 +43,7 @@ async def alert_page(request: web.Request) -> web.Response:
             .order_by(col(Alert.created_at), col(Alert.seq)))).all() or [root]
     may_revise = (principal.role is Role.PUBLISHER
                   and principal.organisation_id == root.sender_org_id)
-    # The CAP panel shows the newest message of the chain that came in as CAP.
-    from_cap = next((message for message in reversed(messages) if message.cap), None)
+    from_cap = newest_cap(messages)
     return render(request, "dashboard/alert", scripts=["dashboard.js"], maps=True,
                   alert=root, names=names, may_revise=may_revise,
                   sender=names.get(root.sender_org_id or "", "—"),
@@ -53,10 +52,15 @@ async def alert_page(request: web.Request) -> web.Response:
                   link=web_link)
 
 
+def newest_cap(messages: Sequence[Alert]) -> Alert | None:
+    """The newest message of a chain that came in as CAP: the one the CAP panel shows."""
+    return next((message for message in reversed(messages) if message.cap), None)
+
+
 def named_places(messages: Sequence[Alert]) -> list[dict[str, Any]]:
     """The places the newest CAP message of a chain names (each `<area>` once, whichever
     language it is written in): all there is of an area that has no geometry."""
-    from_cap = next((message for message in reversed(messages) if message.cap), None)
+    from_cap = newest_cap(messages)
     if from_cap is None or from_cap.cap is None:
         return []
     seen: list[dict[str, Any]] = []

@@ -4,25 +4,6 @@
 (function () {
   const { el } = window.Vigil;
 
-  /* A CAP file goes to the API as it is (application/cap+xml), with the session cookie and
-   * the CSRF token as Vigil.api sends them; Vigil.api itself sends only JSON or forms. */
-  async function postCap(bytes) {
-    const token = document.querySelector('meta[name="csrf-token"]');
-    const response = await fetch("/api/v1/cap", {
-      method: "POST", body: bytes, credentials: "same-origin",
-      headers: { "Content-Type": "application/cap+xml", "X-CSRF-Token": token ? token.content : "" },
-    });
-    const text = await response.text();
-    let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch (error) { data = null; }
-    if (!response.ok) {
-      const failure = new window.Vigil.ApiError(response.status, data);
-      failure.violations = (data && data.violations) || [];
-      throw failure;
-    }
-    return data;
-  }
-
   function capImport(importForm) {
     const input = document.getElementById("cap-file");
     const button = document.getElementById("cap-import-button");
@@ -50,13 +31,14 @@
       if (file.size > limit) { fail(`a CAP document may be at most ${limit} bytes`, []); return; }
       button.disabled = true;
       try {
-        const created = await postCap(await file.arrayBuffer());
+        const cap = new Blob([await file.arrayBuffer()], { type: "application/cap+xml" });
+        const created = await window.Vigil.api("POST", "/cap", cap);
         window.Vigil.announce(created.withheld ? `Imported; it reaches nobody: ${created.withheld}.`
           : created.status === "pending" ? "Imported and submitted for approval." : "Imported and sent.");
         window.location.assign(`/alerts/${created.id}`);
       } catch (error) {
-        const violations = error.violations && error.violations.length ? error.violations
-          : Object.entries(error.fields || {}).map(([path, message]) => ({ path, message }));
+        const violations = (error.body && error.body.violations)
+          || Object.entries(error.fields || {}).map(([path, message]) => ({ path, message }));
         fail(error.message, error.status === 422 ? violations : []);
         button.disabled = false;
       }

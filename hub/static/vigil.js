@@ -19,6 +19,7 @@
       super((body && body.detail) || `request failed (${status})`);
       this.status = status;
       this.fields = (body && body.fields) || {};
+      this.body = body;
     }
   }
 
@@ -26,6 +27,9 @@
     const headers = { "X-CSRF-Token": meta("csrf-token") };
     let payload;
     if (body instanceof FormData) {
+      payload = body;
+    } else if (body instanceof Blob) {
+      headers["Content-Type"] = body.type || "application/octet-stream";  // a file as it is
       payload = body;
     } else if (body !== undefined) {
       headers["Content-Type"] = "application/json";
