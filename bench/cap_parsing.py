@@ -62,7 +62,7 @@ def main() -> None:
         if path.name in INVALID:
             continue
         data = path.read_bytes()
-        took = timed(lambda data=data: parse(data), args.rounds)  # type: ignore[misc]
+        took = timed(lambda data=data: parse(data), args.rounds)
         print(f"parse {path.name:<28} {len(data):>8} {took:>10.3f}")
     xee = (SAMPLES / "xee.cap").read_bytes()
     print(f"{'refuse xee.cap':<34} {len(xee):>8} {timed(refused(xee), args.rounds):>10.3f}")
@@ -73,7 +73,7 @@ def main() -> None:
     for name in ("earthquake_signed.cap", "canada_signed.cap"):
         data = (SAMPLES / name).read_bytes()
         rounds = max(1, args.rounds // 10)
-        took = timed(lambda data=data: verify(data), rounds)  # type: ignore[misc]
+        took = timed(lambda data=data: verify(data), rounds)
         print(f"verify {name:<27} {len(data):>8} {took:>10.3f}")
 
 
