@@ -14,6 +14,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from hub.cap import CapInvalid, parse
@@ -62,7 +63,7 @@ def main() -> None:
         if path.name in INVALID:
             continue
         data = path.read_bytes()
-        took = timed(lambda data=data: parse(data), args.rounds)
+        took = timed(partial(parse, data), args.rounds)
         print(f"parse {path.name:<28} {len(data):>8} {took:>10.3f}")
     xee = (SAMPLES / "xee.cap").read_bytes()
     print(f"{'refuse xee.cap':<34} {len(xee):>8} {timed(refused(xee), args.rounds):>10.3f}")
@@ -73,7 +74,7 @@ def main() -> None:
     for name in ("earthquake_signed.cap", "canada_signed.cap"):
         data = (SAMPLES / name).read_bytes()
         rounds = max(1, args.rounds // 10)
-        took = timed(lambda data=data: verify(data), rounds)
+        took = timed(partial(verify, data), rounds)
         print(f"verify {name:<27} {len(data):>8} {took:>10.3f}")
 
 
