@@ -19,6 +19,7 @@ from hub.api import (
     cap,
     feed,
     health,
+    metrics,
     organisations,
     reach,
     reports,
@@ -28,6 +29,7 @@ from hub.api import (
 )
 from hub.auth import guard, security_headers
 from hub.bus import create_bus
+from hub.desk import DeskLimits
 from hub.dispatch import Dispatcher, Timing
 from hub.escalation import Escalator
 from hub.feed import FeedHub
@@ -69,7 +71,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
     app[LIMITS] = public_rate_limits()
     app.on_response_prepare.append(security_headers)
     for module in (organisations, tokens, accounts, alerts, cap, reach, reports, subscriptions,
-                   feed, health, spec):
+                   feed, health, metrics, spec):
         app.router.add_routes(module.routes)
     for table in pages.ROUTES:
         app.router.add_routes(table)
@@ -124,7 +126,11 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _live_feed(app: web.Application) -> AsyncIterator[None]:
-    app[FEED] = FeedHub(app[SESSIONS], app[CLOCK])
+    settings = app[SETTINGS]
+    limits = DeskLimits(buffer_bytes=settings.feed_buffer_bytes,
+                        write_timeout_s=settings.feed_write_timeout_s,
+                        replay_max=settings.feed_replay_max)
+    app[FEED] = FeedHub(app[SESSIONS], app[CLOCK], limits, settings.feed_heartbeat_s)
     app[BUS].subscribe(app[FEED].notify)
     await app[FEED].start()
     yield

@@ -13,17 +13,22 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hub import audit, db, demo
+from hub import audit, db, demo, processes
 from hub.app import create_app, run_worker
 from hub.bus import create_bus
 from hub.cap_files import CommandError, import_files
 from hub.http import SESSIONS, SETTINGS
 from hub.settings import Settings
 from hub.welcome import welcome
+from partners.credentials import ensure_bootstrap_token
 from partners.models import utcnow
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
+# Connections waiting to be accepted. After a restart or a network blip thousands of desks
+# reconnect at once; with a short queue the kernel drops their SYNs and they wait a second
+# or more to retry. The kernel caps it at net.core.somaxconn.
+BACKLOG = 4096
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--host", default=DEFAULT_HOST)
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
         command.set_defaults(run=run)
+        if name == "web":
+            command.add_argument("--processes", type=_positive, default=1, metavar="N",
+                                 help="run N web processes on the one port (SO_REUSEPORT), "
+                                 "to use every core; needs VIGIL_BROKER_URL when N > 1")
+            # Set by --processes on the processes it starts.
+            command.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+            command.add_argument("--no-migrate", action="store_true", help=argparse.SUPPRESS)
     commands.add_parser("worker", help="a delivery worker; run as many as you need"
                         ).set_defaults(run=_worker)
     database = commands.add_parser("db", help="database maintenance")
@@ -83,15 +95,41 @@ def _listening(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    web.run_app(create_app(_listening(settings, args)), host=args.host, port=args.port,
-                print=_started)
+    _run(create_app(_listening(settings, args)), args)
     return 0
 
 
 def _web(settings: Settings, args: argparse.Namespace) -> int:
-    web.run_app(create_app(_listening(settings, args), worker=False), host=args.host,
-                port=args.port, print=_started)
+    if args.processes > 1:
+        if not settings.broker_url:
+            print("vigil web: --processes needs VIGIL_BROKER_URL (redis://...), so that every "
+                  "process hears at once of alerts published on another", file=sys.stderr)
+            return 2
+        asyncio.run(_prepare(settings))
+        return processes.supervise([processes.child_command(args.host, args.port)
+                                    for _ in range(args.processes)])
+    app = create_app(_listening(settings, args), worker=False, migrate=not args.no_migrate)
+    _run(app, args, reuse_port=args.reuse_port)
     return 0
+
+
+async def _prepare(settings: Settings) -> None:
+    """Migrate and write the bootstrap token once, before the web processes start."""
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine)
+        if settings.bootstrap_token:
+            async with db.session_factory(engine)() as session:
+                await ensure_bootstrap_token(session, settings.bootstrap_token)
+    finally:
+        await engine.dispose()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:
@@ -106,6 +144,20 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(app: web.Application, args: argparse.Namespace, *, reuse_port: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM, on uvloop where it is installed."""
+    web.run_app(app, host=args.host, port=args.port, reuse_port=reuse_port or None,
+                backlog=BACKLOG, loop=_event_loop(), print=_started)
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 def _started(message: str) -> None:
     logging.getLogger("hub").info(message.strip())
 
@@ -118,7 +170,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         print(welcome(app[SETTINGS].public_url, credentials), flush=True)
 
     app.on_startup.append(seed)
-    web.run_app(app, host=args.host, port=args.port, print=_started)
+    _run(app, args)
     return 0
 
 
@@ -171,3 +223,7 @@ def _verify(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"audit trail BROKEN at {where}: {verdict.reason} "
           f"({verdict.checked} events verified before it)", file=sys.stderr)
     return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit, sessions
 from hub.db import Sessions
+from hub.revocations import revoked
 from partners.accounts import hash_password, user_by_email
 from partners.credentials import issue_token
 from partners.enrolment import OrganisationDraft, SiteDraft, create_organisation, read_contact
@@ -305,6 +306,7 @@ async def _revoke_demo_tokens(session: AsyncSession, now: datetime) -> None:
     for row in result.all():
         row.revoked_at = now
         session.add(row)
+        await revoked(session)
         await audit.record(session, ACTOR, "token.revoke", row.id, {"label": row.label})
 
 

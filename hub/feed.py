@@ -1,30 +1,44 @@
-"""The live feed: connected desks, in-order fan-out of new alerts, and resume from a seq."""
+"""The live feed: connected desks, in-order fan-out of new alerts, and resume from a seq.
+
+The fan-out encodes each alert once and writes the same bytes to every target socket with
+no await per desk (`Desk.offer`), as `websockets.broadcast()` does; a desk that cannot keep
+up is closed and resumes by seq. Replays run one at a time per socket, beside the fan-out.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy import func, or_, update
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.access import Principal, may_receive, visible
+from hub import frames
+from hub.access import Principal, visible
 from hub.alerts import alert_json
 from hub.background import Loop
 from hub.db import Sessions
-from hub.models import Alert, AlertStatus, Delivery, DeliveryStatus, UserSession
+from hub.desk import GOING_AWAY, TOO_SLOW, UNAUTHENTICATED, Desk, DeskLimits
+from hub.feed_ledger import CHUNK, FeedLedger, Replayed
+from hub.models import Alert, AlertStatus, Delivery, UserSession
+from hub.revocations import revocations
 from hub.targeting import FEED
 from partners.models import ApiToken, User
 
 log = logging.getLogger(__name__)
 FRAME_TYPES = {"Alert": "alert", "Update": "update", "Cancel": "cancel"}
-REPLAY_PAGE = 500
+FANOUT_PAGE = 500  # alerts read per round when the fan-out has fallen behind
+BEHIND_S = 1.0  # an announced alert not fanned out after this long: the feed is behind
+Audience = list[tuple[str, str | None, str | None]]  # (delivery id, organisation, contact)
 
 
 def encode(alert: Alert) -> str:
@@ -33,172 +47,299 @@ def encode(alert: Alert) -> str:
                        "alert": alert_json(alert)}, separators=(",", ":"))
 
 
-@dataclass(eq=False)
-class Desk:
-    """One connected socket. Until it goes live, new frames wait in `pending` so a replay
-    and live fan-out can never interleave out of order or drop a frame between them."""
+@dataclass
+class FeedStats:
+    """What `/metrics` reports of the feed."""
 
-    ws: web.WebSocketResponse
-    principal: Principal
-    session_id: str | None = None  # the browser session it was opened with, if any
-    last_seq: int = 0
-    live: bool = False
-    pending: list[tuple[int, str]] = field(default_factory=list)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    async def push(self, seq: int, frame: str) -> bool:
-        """Send one live frame; True when this desk got it now."""
-        if not self.live:
-            self.pending.append((seq, frame))
-            return False
-        async with self.lock:
-            if seq <= self.last_seq or self.ws.closed:
-                return False
-            await self.ws.send_str(frame)
-            self.last_seq = seq
-            return True
+    frames: int = 0
+    replayed: int = 0
+    resumes: int = 0
+    fanouts: int = 0
+    fanout_s: float = 0.0
+    closed: Counter[str] = field(default_factory=Counter)
 
 
 class FeedHub:
     """Every desk connected to this process, and the task that fans new alerts out to them."""
 
     def __init__(self, sessions: Sessions, clock: Callable[[], datetime],
+                 limits: DeskLimits | None = None, heartbeat_s: float = 20.0,
                  poll_s: float = 5.0) -> None:
-        self.sessions = sessions
-        self.clock = clock
-        self.poll_s = poll_s  # a safety net only: the bus wakes us at once
+        self.sessions, self.clock = sessions, clock
+        self.limits = limits or DeskLimits()
+        self.heartbeat_s = heartbeat_s
         self.desks: set[Desk] = set()
-        self.high_water = 0
+        self.by_org: defaultdict[str, set[Desk]] = defaultdict(set)
+        self.by_contact: defaultdict[str, set[Desk]] = defaultdict(set)
+        self.admins: set[Desk] = set()
+        self.unchecked: set[Desk] = set()  # registered since the last credential check
+        self.high_water = 0  # every alert up to this seq has been fanned out
+        self.announced = 0  # the newest seq the bus told us of
+        self.behind_since: float | None = None
+        self.revocations = 0
+        self.stats = FeedStats()
+        self.ledger = FeedLedger(sessions, clock)
+        # The poll is a safety net only: the bus wakes the fan-out at once.
         self.loop = Loop("feed fan-out", self.fan_out_new, poll_s)
+        self.sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.high_water = await self.current_seq()
+        async with self.sessions() as session:
+            self.high_water = self.announced = int(
+                (await session.exec(select(func.max(Alert.seq)))).one() or 0)
+            self.revocations = await revocations(session)
         self.loop.start()
+        self.ledger.start()
+        self.sweeper = asyncio.create_task(self._sweep(), name="feed heartbeat")
 
     async def close(self) -> None:
         await self.loop.close()
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sweeper
         for desk in list(self.desks):
-            await desk.ws.close(code=1001, message=b"server shutting down")
+            desk.shed(GOING_AWAY, "server shutting down", "shutdown", grace_s=0.5)
+        await self.ledger.close()
 
-    def notify(self, _seq: int) -> None:
+    # ---- desks come and go
+
+    def connect(self, ws: web.WebSocketResponse, transport: asyncio.Transport,
+                principal: Principal, session_id: str | None) -> Desk:
+        """Register a new socket; it hears nothing live until `resume` has replayed."""
+        desk = Desk(ws, transport, principal, self.limits, asyncio.get_running_loop().time,
+                    self._forget, session_id=session_id, pending_from=self.high_water)
+        self.desks.add(desk)
+        self.unchecked.add(desk)
+        for index in self._indexes(desk):
+            index.add(desk)
+        return desk
+
+    def disconnect(self, desk: Desk) -> None:
+        if not desk.closed:
+            desk.closed = True
+            self._forget(desk, "")
+        if desk.replay_task is not None:
+            desk.replay_task.cancel()
+
+    def _forget(self, desk: Desk, why: str) -> None:
+        self.desks.discard(desk)
+        self.unchecked.discard(desk)
+        for index in self._indexes(desk):
+            index.discard(desk)
+        if why:
+            self.stats.closed[why] += 1
+
+    def _indexes(self, desk: Desk) -> Iterable[set[Desk]]:
+        principal = desk.principal
+        if principal.hub_admin:
+            yield self.admins
+        if principal.organisation_id is not None:
+            yield self.by_org[principal.organisation_id]
+        if principal.contact_id is not None:
+            yield self.by_contact[principal.contact_id]
+
+    # ---- the fan-out
+
+    def notify(self, seq: int) -> None:
         """Bus listener. The seq itself is not trusted for order: we read the database."""
+        if seq > self.announced:
+            self.announced = seq
+            if self.behind_since is None:
+                self.behind_since = time.monotonic()
         self.loop.wake()
-
-    async def current_seq(self) -> int:
-        async with self.sessions() as session:
-            result = await session.exec(select(func.max(Alert.seq)))
-            return int(result.one() or 0)
 
     async def fan_out_new(self) -> None:
         """Send every alert committed since the last fan-out, in seq order."""
         while True:
             async with self.sessions() as session:
+                await self._check_credentials(session)
                 alerts = (await session.exec(
                     select(Alert).where(col(Alert.seq) > self.high_water,
                                         Alert.status == AlertStatus.PUBLISHED)
-                    .order_by(col(Alert.seq)).limit(REPLAY_PAGE)
+                    .order_by(col(Alert.seq)).limit(FANOUT_PAGE)
                 )).all()
-                if not alerts:
-                    return
-                await self._drop_revoked(session)
-                for alert in alerts:
-                    await self._fan_out(session, alert)
-                    self.high_water = alert.seq or self.high_water
-                await session.commit()
+                audiences = await _audiences(session, [a.id for a in alerts])
+            for alert in alerts:
+                self._send(alert, audiences[alert.id])
+                self.high_water = max(self.high_water, alert.seq or 0)
+                await asyncio.sleep(0)  # let publishers and handshakes in between alerts
+            if len(alerts) < FANOUT_PAGE:
+                if self.high_water >= self.announced:
+                    self.behind_since = None
+                return
 
-    async def _drop_revoked(self, session: AsyncSession) -> None:
-        """Close desks whose token was revoked, or whose person signed out or was disabled,
-        before they hear anything new. Checked in the database, so it holds whichever
-        process made the change."""
-        desks = list(self.desks)  # desks that connect meanwhile were checked as they came
-        tokens = {d.principal.actor.removeprefix("token:") for d in desks
-                  if d.principal.actor.startswith("token:")}
-        browsers = {d.session_id for d in desks if d.session_id}
-        live = set((await session.exec(select(ApiToken.id).where(
-            col(ApiToken.id).in_(tokens), col(ApiToken.revoked_at).is_(None)))).all())
-        live |= set((await session.exec(
-            select(UserSession.id).join(User, col(User.id) == col(UserSession.user_id))
-            .where(col(UserSession.id).in_(browsers), col(UserSession.ended_at).is_(None),
-                   col(User.disabled_at).is_(None)))).all())
-        for desk in desks:
-            credential = desk.session_id or desk.principal.actor.removeprefix("token:")
-            if credential not in live:
-                self.desks.discard(desk)
-                await desk.ws.close(code=4401, message=b"credential revoked")
-
-    async def _fan_out(self, session: AsyncSession, alert: Alert) -> None:
-        rows = (await session.exec(
-            select(Delivery.id, Delivery.organisation_id, Delivery.contact_id)
-            .where(Delivery.alert_id == alert.id, Delivery.channel == FEED)
-        )).all()
-        orgs = {org for _, org, contact in rows if contact is None and org is not None}
-        contacts = {contact for _, _, contact in rows if contact is not None}
-        targets = [d for d in self.desks if may_receive(d.principal, alert, orgs, contacts)]
+    def _send(self, alert: Alert, audience: Audience) -> None:
+        """Write one alert to every desk it reaches: one encode, no await, then the ledger."""
+        started = time.perf_counter()
+        orgs = {org for _, org, contact in audience if contact is None and org is not None}
+        contacts = {contact for _, _, contact in audience if contact is not None}
+        if alert.sender_org_id is not None:
+            orgs.add(alert.sender_org_id)  # the sending service sees its own alerts
+        targets = set(self.admins)
+        for org in orgs:
+            targets |= self.by_org.get(org, set())
+        for contact in contacts:
+            targets |= self.by_contact.get(contact, set())
         if not targets:
             return
-        frame = encode(alert)
-        results = await asyncio.gather(*(d.push(alert.seq or 0, frame) for d in targets),
-                                       return_exceptions=True)
-        reached = [d for d, ok in zip(targets, results, strict=True) if ok is True]
-        ids = [row_id for row_id, org, contact in rows
-               if any(_desk_matches(d, org, contact) for d in reached)]
-        await mark_delivered(session, ids, self.clock())
+        frame = frames.text(encode(alert))
+        seq = alert.seq or 0
+        reached_orgs: set[str | None] = set()
+        reached_contacts: set[str | None] = set()
+        sent = 0
+        for desk in targets:
+            if desk.offer(seq, frame):
+                sent += 1
+                reached_orgs.add(desk.principal.organisation_id)
+                reached_contacts.add(desk.principal.contact_id)
+        self.stats.frames += sent
+        self.stats.fanouts += 1
+        self.stats.fanout_s += time.perf_counter() - started
+        self.ledger.delivered([
+            row_id for row_id, org, contact in audience
+            if (contact is None and org in reached_orgs) or
+            (contact is not None and contact in reached_contacts)])
 
-    async def go_live(self, desk: Desk, since: int) -> None:
-        """Replay what the desk may see after `since`, then what arrived meanwhile; then live."""
-        async with desk.lock:
-            while True:
-                async with self.sessions() as session:
-                    alerts = (await session.exec(
-                        select(Alert).where(col(Alert.seq) > since,
-                                            Alert.status == AlertStatus.PUBLISHED,
-                                            visible(desk.principal))
-                        .order_by(col(Alert.seq)).limit(REPLAY_PAGE)
-                    )).all()
-                    for alert in alerts:
-                        await desk.ws.send_str(encode(alert))
-                        desk.last_seq = since = alert.seq or since
-                    await mark_delivered_for(session, desk, [a.id for a in alerts], self.clock())
-                    await session.commit()
-                if len(alerts) < REPLAY_PAGE:
-                    break
-            for seq, frame in sorted(desk.pending):
-                if seq > desk.last_seq:
-                    await desk.ws.send_str(frame)
-                    desk.last_seq = seq
-            desk.pending.clear()
-            desk.live = True
+    # ---- resume
+
+    def resume(self, desk: Desk, since: int, *, announce: bool = True) -> None:
+        """Replay what the desk may see after `since`, then go live. A newer resume replaces
+        one still running, so a socket never has two replays at once."""
+        self.stats.resumes += 1
+        if desk.live:
+            desk.live = False
+            desk.pending_from = self.high_water
+        desk.replay_since = since
+        desk.announce = announce
+        if desk.replay_task is None or desk.replay_task.done():
+            desk.replay_task = asyncio.create_task(self._replay(desk))
+
+    async def _replay(self, desk: Desk) -> None:
+        try:
+            while desk.replay_since is not None and not desk.closed:
+                await self._replay_page(desk, desk.replay_since)
+        except (ConnectionError, RuntimeError) as error:
+            desk.shed(TOO_SLOW, "the replay could not be written", "slow")
+            log.info("replay to a desk ended: %s", error)
+
+    async def _replay_page(self, desk: Desk, since: int) -> None:
+        limit = self.limits.replay_max
+        # Everything fanned out since `pending_from` is already queued for this desk.
+        history = [] if since >= desk.pending_from else await self._history(desk, since,
+                                                                             limit + 1)
+        if desk.replay_since != since:
+            return  # a newer resume came in while we read
+        desk.replay_since = None
+        page, more = history[:limit], len(history) > limit
+        desk.last_seq = since
+        for alert in page:
+            await desk.ws.send_str(encode(alert))
+            desk.last_seq = alert.seq or since
+            if desk.replay_since is not None or desk.closed:
+                return  # replaced: the next page starts from the newer resume
+        self.stats.replayed += len(page)
+        if page and desk.principal.organisation_id is not None:
+            self.ledger.replayed(Replayed(desk.principal.organisation_id,
+                                          desk.principal.contact_id,
+                                          tuple(a.id for a in page)))
+        if desk.closed:
+            return
+        if desk.announce:
+            desk.transport.write(frames.text(json.dumps(
+                {"type": "replayed", "count": len(page), "last_seq": desk.last_seq,
+                 "more": more}, separators=(",", ":"))))
+        if not more:
+            desk.flush_pending()
+
+    async def _history(self, desk: Desk, since: int, limit: int) -> list[Alert]:
+        async with self.sessions() as session:
+            return list((await session.exec(
+                select(Alert).where(col(Alert.seq) > since,
+                                    Alert.status == AlertStatus.PUBLISHED,
+                                    visible(desk.principal))
+                .order_by(col(Alert.seq)).limit(limit))).all())
+
+    # ---- revoked credentials
+
+    async def _check_credentials(self, session: AsyncSession) -> None:
+        """Close desks whose token was revoked, or whose person signed out or was disabled,
+        before they hear anything new. Checked in the database, so it holds whichever
+        process made the change; all desks after a revocation, else only the new ones."""
+        count = await revocations(session)
+        desks = list(self.desks if count != self.revocations else self.unchecked)
+        self.revocations = count
+        if not desks:
+            return
+        self.unchecked.difference_update(desks)
+        live = await _live_credentials(session, desks)
+        for desk in desks:
+            if (desk.session_id or desk.principal.actor.removeprefix("token:")) not in live:
+                desk.shed(UNAUTHENTICATED, "credential revoked", "revoked")
+
+    # ---- heartbeats and write deadlines
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        tick = min(1.0, self.heartbeat_s / 4, self.limits.write_timeout_s / 4)
+        next_ping = loop.time() + self.heartbeat_s
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            ping = now >= next_ping
+            if ping:
+                next_ping = now + self.heartbeat_s
+            for desk in list(self.desks):
+                self._check(desk, now, ping)
+
+    def _check(self, desk: Desk, now: float, ping: bool) -> None:
+        if desk.overdue(now):
+            desk.shed(TOO_SLOW, "too slow: a write waited past its deadline", "slow")
+        elif ping and now - desk.last_heard > 1.5 * self.heartbeat_s:
+            # Silent through a whole heartbeat since the last ping: the peer is gone.
+            desk.shed(TOO_SLOW, "no answer to the heartbeat", "heartbeat", grace_s=0)
+        elif ping and not desk.transport.is_closing():
+            desk.transport.write(frames.PING)
+
+    # ---- health
+
+    def lag_s(self) -> float:
+        """How long the oldest announced alert has waited to be fanned out (0: caught up)."""
+        return 0.0 if self.behind_since is None else time.monotonic() - self.behind_since
+
+    def health(self) -> dict[str, object]:
+        lag = self.lag_s()
+        return {"status": "behind" if lag > BEHIND_S else "ok", "desks": len(self.desks),
+                "lag_s": round(lag, 3), "backlog": max(0, self.announced - self.high_water),
+                "records_waiting": self.ledger.waiting}
 
 
-def _desk_matches(desk: Desk, org: str | None, contact: str | None) -> bool:
-    if contact is not None:
-        return desk.principal.contact_id == contact
-    return desk.principal.organisation_id == org
+async def _audiences(session: AsyncSession, alert_ids: list[str]) -> dict[str, Audience]:
+    """The feed deliveries of these alerts: who each one is addressed to."""
+    audiences: dict[str, Audience] = {alert_id: [] for alert_id in alert_ids}
+    if alert_ids:
+        rows = await session.exec(
+            select(Delivery.alert_id, Delivery.id, Delivery.organisation_id,
+                   Delivery.contact_id)
+            .where(col(Delivery.alert_id).in_(alert_ids), Delivery.channel == FEED))
+        for alert_id, row_id, org, contact in rows.all():
+            audiences[alert_id].append((row_id, org, contact))
+    return audiences
 
 
-async def mark_delivered(session: AsyncSession, ids: Sequence[str], now: datetime) -> None:
-    if ids:
-        await session.exec(
-            update(Delivery).where(col(Delivery.id).in_(ids),
-                                   col(Delivery.status) != DeliveryStatus.DELIVERED)
-            .values(status=DeliveryStatus.DELIVERED, delivered_at=now,
-                    attempts=Delivery.attempts + 1)
-        )
-
-
-async def mark_delivered_for(session: AsyncSession, desk: Desk, alert_ids: list[str],
-                             now: datetime) -> None:
-    """Mark the feed deliveries addressed to this desk's organisation or contact."""
-    principal = desk.principal
-    if not alert_ids or principal.organisation_id is None:
-        return
-    await session.exec(
-        update(Delivery).where(
-            col(Delivery.alert_id).in_(alert_ids), col(Delivery.channel) == FEED,
-            col(Delivery.organisation_id) == principal.organisation_id,
-            or_(col(Delivery.contact_id).is_(None),
-                col(Delivery.contact_id) == principal.contact_id),
-            col(Delivery.status) != DeliveryStatus.DELIVERED,
-        ).values(status=DeliveryStatus.DELIVERED, delivered_at=now,
-                 attempts=Delivery.attempts + 1)
-    )
+async def _live_credentials(session: AsyncSession, desks: list[Desk]) -> set[str]:
+    tokens = sorted({d.principal.actor.removeprefix("token:") for d in desks
+                     if d.principal.actor.startswith("token:")})
+    browsers = sorted({d.session_id for d in desks if d.session_id})
+    live: set[str] = set()
+    for start in range(0, len(tokens), CHUNK):
+        live |= set((await session.exec(select(ApiToken.id).where(
+            col(ApiToken.id).in_(tokens[start:start + CHUNK]),
+            col(ApiToken.revoked_at).is_(None)))).all())
+    for start in range(0, len(browsers), CHUNK):
+        live |= set((await session.exec(
+            select(UserSession.id).join(User, col(User.id) == col(UserSession.user_id))
+            .where(col(UserSession.id).in_(browsers[start:start + CHUNK]),
+                   col(UserSession.ended_at).is_(None),
+                   col(User.disabled_at).is_(None)))).all())
+    return live

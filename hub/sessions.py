@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.keys import fernet
 from hub.models import UserSession
+from hub.revocations import revoked
 from partners.models import User
 
 # Touching last_seen on every request would make every page view a database write.
@@ -126,6 +127,7 @@ def _expired(row: UserSession, user: User | None, policy: CookiePolicy,
 async def end(session: AsyncSession, row: UserSession, now: datetime, why: str) -> None:
     row.ended_at, row.ended_why = now, why
     session.add(row)
+    await revoked(session)
 
 
 async def end_all(session: AsyncSession, user_id: str, now: datetime, why: str) -> int:
@@ -134,4 +136,5 @@ async def end_all(session: AsyncSession, user_id: str, now: datetime, why: str) 
         update(UserSession)
         .where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
         .values(ended_at=now, ended_why=why))
+    await revoked(session)
     return int(result.rowcount or 0)

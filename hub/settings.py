@@ -35,7 +35,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIGIL_BOOTSTRAP_TOKEN", "bootstrap_token", None,
             "when set, an admin API token with exactly this value exists after start-up"),
     Setting("VIGIL_FEED_HEARTBEAT_S", "feed_heartbeat_s", "20",
-            "seconds between WebSocket pings; a desk that misses a pong is dropped"),
+            "seconds between WebSocket pings; a desk silent for 1.5 of them (no pong, no "
+            "message) is dropped, so a vanished peer is gone within two"),
+    Setting("VIGIL_FEED_BUFFER_BYTES", "feed_buffer_bytes", "1048576",
+            "most bytes a desk may have waiting to be sent; a desk over it is closed with "
+            "code 4408 and resumes by seq when it is back"),
+    Setting("VIGIL_FEED_WRITE_TIMEOUT_S", "feed_write_timeout_s", "10",
+            "longest a desk's oldest unsent frame may wait before the desk is closed (4408)"),
+    Setting("VIGIL_FEED_REPLAY_MAX", "feed_replay_max", "500",
+            "most alerts one resume replays; past it the desk is told `more` and resumes "
+            "again from the last seq it got"),
     Setting("VIGIL_DELIVERY_LEASE_S", "delivery_lease_s", "120",
             "seconds a worker holds a claimed delivery; a crashed worker's claims return "
             "to the outbox after this"),
@@ -72,6 +81,9 @@ class Settings:
     secret_key: str | None = None
     bootstrap_token: str | None = None
     feed_heartbeat_s: float = 20.0
+    feed_buffer_bytes: int = 1024 * 1024
+    feed_write_timeout_s: float = 10.0
+    feed_replay_max: int = 500
     delivery_lease_s: float = 120.0
     session_idle_s: float = 1800.0
     session_max_s: float = 43200.0
@@ -124,10 +136,10 @@ def _convert(setting: Setting, raw: str) -> object:
         if value <= 0:
             raise ValueError(f"{setting.env} must be a positive number of seconds")
         return value
-    if setting.attr == "upload_max_bytes":
+    if setting.attr.endswith(("_bytes", "_max")):
         size = int(raw)
         if size <= 0:
-            raise ValueError(f"{setting.env} must be a positive number of bytes")
+            raise ValueError(f"{setting.env} must be a positive whole number")
         return size
     if setting.attr == "tile_url":
         return _tile_url(setting, raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,16 @@ def alert_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+async def next_frame(ws: Any, wait_s: float = 5.0) -> dict[str, Any]:
+    """The next frame of a feed socket, past the `replayed` marker that ends each resume."""
+    while True:
+        message = await ws.receive(timeout=wait_s)
+        assert message.type == aiohttp.WSMsgType.TEXT, message
+        frame = dict(json.loads(message.data))
+        if frame.get("type") != "replayed":
+            return frame
 
 
 @dataclass

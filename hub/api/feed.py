@@ -10,8 +10,8 @@ from aiohttp import WSMsgType, web
 from hub.access import Forbidden, NotFound, Principal, Unauthenticated, authenticate
 from hub.acks import read_ack, record_ack
 from hub.auth import allowed_origins
-from hub.feed import Desk
-from hub.http import CLOCK, FEED, LOGIN, PRINCIPAL, SESSIONS, SETTINGS, error_response
+from hub.desk import TOO_MANY, Desk
+from hub.http import CLOCK, FEED, LOGIN, PRINCIPAL, SESSIONS, error_response
 from partners.models import STAFF_ROLES
 from partners.validation import InvalidInput
 
@@ -41,8 +41,9 @@ async def feed_connect(request: web.Request) -> web.StreamResponse:
         return error_response(403, "bad_origin", "a browser session must send its Origin")
     if principal is not None and principal.role not in STAFF_ROLES:
         return error_response(403, "forbidden", "the live feed is for partner and police staff")
-    ws = web.WebSocketResponse(heartbeat=request.app[SETTINGS].feed_heartbeat_s,
-                               max_msg_size=MAX_MESSAGE)
+    # Pings, deadlines and buffers are the feed's own (hub.feed), the same for every desk;
+    # frames are written uncompressed so one encoded frame serves every socket.
+    ws = web.WebSocketResponse(autoping=False, compress=False, max_msg_size=MAX_MESSAGE)
     await ws.prepare(request)
     if principal is None:
         principal = await _first_message_auth(request, ws)
@@ -76,24 +77,26 @@ async def _serve_desk(request: web.Request, ws: web.WebSocketResponse,
                       principal: Principal) -> None:
     hub = request.app[FEED]
     login = request.get(LOGIN)
-    desk = Desk(ws, principal, login.row.id if login else None)
-    hub.desks.add(desk)
+    transport = request.transport
+    if transport is None:
+        return
+    desk = hub.connect(ws, transport, principal,
+                       login.row.id if login else None)
     try:
-        connect_seq = await hub.current_seq()
         try:
             first = await ws.receive(timeout=RESUME_GRACE_S)
         except TimeoutError:
             first = None
-        resume = _resume_since(first)
-        await hub.go_live(desk, connect_seq if resume is None else resume)
-        if first is not None and resume is None:
-            if not await _handle(request, desk, first):
-                return
+        if _resume_since(first) is None:
+            # Without a resume the desk hears what is published from the moment it connected.
+            hub.resume(desk, desk.pending_from, announce=False)
+        if first is not None and not await _handle(request, desk, first):
+            return
         async for message in ws:
             if not await _handle(request, desk, message):
                 return
     finally:
-        hub.desks.discard(desk)
+        hub.disconnect(desk)
 
 
 def _resume_since(message: Any) -> int | None:
@@ -112,9 +115,20 @@ def _resume_since(message: Any) -> int | None:
 
 async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
     """Answer one desk message; False when the socket is done."""
+    desk.last_heard = desk.now()
+    if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
+                        WSMsgType.ERROR):
+        return False
+    if message.type == WSMsgType.PONG:
+        return True
+    if desk.messages.take(desk.now()):
+        desk.shed(TOO_MANY, "too many messages", "rate")
+        return False
+    if message.type == WSMsgType.PING:
+        await desk.ws.pong(message.data)
+        return True
     if message.type != WSMsgType.TEXT:
-        return message.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
-                                    WSMsgType.ERROR)
+        return True
     try:
         data = json.loads(message.data)
     except ValueError:
@@ -122,14 +136,7 @@ async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
         return True
     kind = data.get("type") if isinstance(data, dict) else None
     if kind == "resume":
-        since = _resume_since(message)
-        if since is None:
-            await desk.ws.send_json({"type": "error", "error": "invalid",
-                                     "detail": "resume needs since: a whole number >= 0",
-                                     "fields": {"since": "must be a whole number >= 0"}})
-        else:
-            desk.live = False
-            await request.app[FEED].go_live(desk, since)
+        await _resume(request, desk, message)
     elif kind == "ack":
         await _ack(request, desk, data)
     elif kind == "ping":
@@ -138,6 +145,22 @@ async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
         await desk.ws.send_json({"type": "error", "error": "unknown_type",
                                  "detail": "expected resume, ack or ping"})
     return True
+
+
+async def _resume(request: web.Request, desk: Desk, message: Any) -> None:
+    since = _resume_since(message)
+    if since is None:
+        await desk.ws.send_json({"type": "error", "error": "invalid",
+                                 "detail": "resume needs since: a whole number >= 0",
+                                 "fields": {"since": "must be a whole number >= 0"}})
+        return
+    wait = desk.resumes.take(desk.now())
+    if wait:
+        await desk.ws.send_json({"type": "error", "error": "rate_limited",
+                                 "detail": "too many resumes on this socket; try again later",
+                                 "retry_after_s": round(wait, 1)})
+        return
+    request.app[FEED].resume(desk, since)
 
 
 async def _ack(request: web.Request, desk: Desk, data: dict[str, Any]) -> None:

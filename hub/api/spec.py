@@ -139,9 +139,15 @@ def feed_paths() -> dict[str, Any]:
 def meta_paths() -> dict[str, Any]:
     return {
         "/healthz": {"get": operation(
-            "health_show", "meta", "Liveness: 200 while the database answers.",
+            "health_show", "meta", "Liveness: 200 while the database answers, with how "
+            "the live feed keeps up.",
             {"200": answer("Healthy.", ref("Health")),
              "503": answer("The database does not answer.", ref("Health"))},
+            security=PUBLIC)},
+        "/metrics": {"get": operation(
+            "metrics_show", "meta", "Prometheus metrics of this process (text format 0.0.4).",
+            {"200": {"description": "The metrics.",
+                     "content": {"text/plain": {"schema": {"type": "string"}}}}},
             security=PUBLIC)},
         "/api/v1/openapi.json": {"get": operation(
             "openapi_show", "meta", "This document.",

@@ -248,8 +248,22 @@ def ack_delivery_schemas() -> dict[str, Schema]:
                                        "ack deadline"},
                             "last_error": {"type": ["string", "null"]},
                             "delivered_at": nullable(DATE_TIME)}),
-        "Health": closed({"status": {"enum": ["ok", "unavailable"]},
-                          "database": {"type": "string"}}),
+        "Health": closed({
+            "status": {"enum": ["ok", "degraded", "unavailable"],
+                       "description": "`degraded`: the database answers but the live feed "
+                                      "is behind"},
+            "database": {"type": "string"},
+            "feed": closed({
+                "status": {"enum": ["ok", "behind"],
+                           "description": "`behind` when an announced alert has waited "
+                                          "over a second for the fan-out"},
+                "desks": {"type": "integer", "description": "desks on this process"},
+                "lag_s": {"type": "number", "description": "how long the oldest announced "
+                          "alert has waited for the fan-out"},
+                "backlog": {"type": "integer",
+                            "description": "alerts announced but not yet fanned out"},
+                "records_waiting": {"type": "integer", "description": "feed deliveries "
+                                    "sent and not yet recorded"}})}),
     }
 
 

@@ -11,6 +11,7 @@ from hub import audit
 from hub.access import Forbidden, NotFound
 from hub.api.organisations import managed_organisation
 from hub.http import CLOCK, SESSIONS, created, principal_of, read_json
+from hub.revocations import revoked
 from partners.credentials import issue_token
 from partners.models import STAFF_ROLES, ApiToken, Contact, Organisation, Role
 from partners.validation import Checker, InvalidInput
@@ -63,6 +64,7 @@ async def token_revoke(request: web.Request) -> web.Response:
         if row.revoked_at is None:
             row.revoked_at = request.app[CLOCK]()
             session.add(row)
+            await revoked(session)
             await audit.record(session, principal.actor, "token.revoke", row.id,
                                {"organisation_id": row.organisation_id, "role": row.role})
             await session.commit()

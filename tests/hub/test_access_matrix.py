@@ -59,6 +59,7 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
     return {
         ("GET", "/api/v1/openapi.json"): [Cell("/api/v1/openapi.json", EVERYONE, public=True)],
         ("GET", "/healthz"): [Cell("/healthz", EVERYONE, public=True)],
+        ("GET", "/metrics"): [Cell("/metrics", EVERYONE, public=True)],
         ("POST", "/api/v1/organisations"): [Cell(
             "/api/v1/organisations", frozenset({ADMIN}),
             json=lambda s: {**org_body, "name": f"Matrix Org {next(_serial)}"})],
@@ -316,6 +317,8 @@ async def frames(ws: aiohttp.ClientWebSocketResponse) -> set[str] | None:
         frame = message.json()
         if frame["type"] == "error":
             return None
+        if frame["type"] == "replayed":
+            continue
         ids.add(frame["alert"]["id"])
 
 

@@ -31,7 +31,9 @@ async def test_bad_query_values_are_422(hub: Hub, query: str) -> None:
 async def test_health(hub: Hub) -> None:
     response = await hub.client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok", "database": "ok"}
+    assert await response.json() == {
+        "status": "ok", "database": "ok",
+        "feed": {"status": "ok", "desks": 0, "lag_s": 0.0, "backlog": 0, "records_waiting": 0}}
 
 
 async def test_unknown_api_path_is_json_404(hub: Hub) -> None:

@@ -22,6 +22,7 @@ import pytest
 from hub import audit, db
 from hub.cli import main
 from hub.demo import SAMPLE_DESK, sample_alert
+from tests.conftest import next_frame
 
 VIGIL = [sys.executable, "-c", "import sys; from hub.cli import main; sys.exit(main())"]
 
@@ -144,11 +145,11 @@ async def test_demo_process_publish_feed_and_ack_end_to_end(tmp_path: Path) -> N
                                      headers={"Authorization": f"Bearer {publisher}"}) as posted:
                     assert posted.status == 201
                     created = await posted.json()
-                frame = await ws.receive_json(timeout=5)
+                frame = await next_frame(ws)
                 assert (frame["type"], frame["alert"]["id"]) == ("alert", created["id"])
                 await ws.send_json({"type": "ack", "alert_id": created["id"],
                                     "status": "acknowledged"})
-                assert (await ws.receive_json(timeout=5))["type"] == "acked"
+                assert (await next_frame(ws))["type"] == "acked"
                 async with http.get(f"{base}/alerts/{created['id']}/acks",
                                     headers={"Authorization": f"Bearer {publisher}"}) as acks:
                     assert [a["status"] for a in json.loads(await acks.text())] == [

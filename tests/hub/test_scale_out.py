@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType
 
 from hub.app import create_app
 from hub.settings import Settings
-from tests.conftest import INSIDE, Clock, Hub
+from tests.conftest import INSIDE, Clock, Hub, next_frame
 from tests.services import fresh_postgres_database, redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -39,19 +37,17 @@ async def test_alert_published_on_one_process_reaches_a_desk_on_another(
     await ws.send_json({"type": "resume", "since": 0})
     await asyncio.sleep(0.5)  # B's desk is live and B's feed is idle, waiting on a wake-up
     only_a = await web_a.publish(publisher, headline="Published on A only")
-    assert json.loads((await ws.receive(timeout=3)).data)["seq"] == only_a["seq"]
+    assert (await next_frame(ws, 3))["seq"] == only_a["seq"]
     published = await asyncio.gather(*(
         (web_a if n % 2 else web_b).publish(publisher, headline=f"Alert {n}") for n in range(12)
     ))
     expected = sorted(p["seq"] for p in published)
     got = []
     for _ in expected:
-        message = await ws.receive(timeout=4)
-        assert message.type == WSMsgType.TEXT
-        got.append(json.loads(message.data)["seq"])
+        got.append((await next_frame(ws, 4))["seq"])
     assert got == expected  # every alert, once, in seq order, across both processes
     await ws.send_json({"type": "ack", "alert_id": published[0]["id"], "status": "received"})
-    assert (await ws.receive_json(timeout=4))["type"] == "acked"
+    assert (await next_frame(ws, 4))["type"] == "acked"
     acks = await web_a.call("GET", f"/api/v1/alerts/{published[0]['id']}/acks", publisher)
     assert [a["status"] for a in acks] == ["received"]
     await ws.close()

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from hub.http import SESSIONS
 from hub.models import AuditEvent
-from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Browser, Hub, alert_body
+from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Browser, Hub, alert_body, next_frame
 
 
 async def signed_in_partner(hub: Hub, browsers: Callable[[], Browser]) -> tuple[Browser, str]:
@@ -112,7 +112,7 @@ async def test_feed_with_the_session_cookie_from_our_own_page(
     url = browser.origin.replace("http", "ws") + "/api/v1/feed"
     async with browser.http.ws_connect(url, headers={"Origin": browser.origin}) as ws:
         await ws.send_json({"type": "resume", "since": 0})
-        frame = await ws.receive_json(timeout=5)
+        frame = await next_frame(ws)
         assert frame["type"] == "alert" and frame["alert"]["id"] == alert
 
 

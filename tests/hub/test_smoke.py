@@ -1,4 +1,4 @@
-from tests.conftest import INSIDE, Hub
+from tests.conftest import INSIDE, Hub, next_frame
 
 
 async def test_publish_reaches_desk(hub: Hub) -> None:
@@ -8,5 +8,5 @@ async def test_publish_reaches_desk(hub: Hub) -> None:
         await ws.send_json({"type": "resume", "since": 0})
         created = await hub.publish(publisher)
         assert created["targets"] == {"organisations": 1, "contacts": 1, "residents": 0}
-        frame = await ws.receive_json(timeout=5)
+        frame = await next_frame(ws)
         assert frame["type"] == "alert" and frame["seq"] == created["seq"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import INSIDE, Hub
+from tests.conftest import INSIDE, Hub, next_frame
 
 
 async def deliveries(hub: Hub, token: str, alert_id: str) -> list[dict[str, Any]]:
@@ -52,10 +52,10 @@ async def test_red_alert_reaches_named_individuals_only(hub: Hub) -> None:
             hub.client.ws_connect("/api/v1/feed", headers=hub.auth(personal)) as own:
         await shared.send_json({"type": "resume", "since": 0})
         await own.send_json({"type": "resume", "since": 0})
-        frame = await own.receive_json(timeout=5)
+        frame = await next_frame(own)
         assert frame["alert"]["id"] == alert["id"]
         marker = await hub.publish(publisher, tlp="TLP:GREEN")
-        assert (await shared.receive_json(timeout=5))["alert"]["id"] == marker["id"]
+        assert (await next_frame(shared))["alert"]["id"] == marker["id"]
 
 
 async def test_secondary_tier_is_not_alerted_at_publish(hub: Hub) -> None:

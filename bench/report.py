@@ -1,0 +1,114 @@
+"""The suite's table and chart: each figure beside the bare servers', as a ratio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+Result = dict[str, Any]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def _row(name: str, cells: dict[str, str], ratio: str = "") -> str:
+    return (f"| {name} | {cells.get('websockets', '')} | {cells.get('aiohttp', '')} | "
+            f"{cells.get('hub', '')} | {ratio} |")
+
+
+def _by(results: list[Result], desks: int) -> dict[str, Result]:
+    return {r["server"]: r for r in results if r["desks"] == desks}
+
+
+def _ratio(hub: Result | None, bare: Result | None, key: str) -> str:
+    if not hub or not bare or not bare.get(key):
+        return ""
+    return f"{hub[key] / bare[key]:.2f}x"
+
+
+def table(results: list[Result]) -> str:
+    """A Markdown table: one block of rows per size, the hub's ratio to `websockets`."""
+    lines = ["| measurement | websockets.broadcast() | aiohttp send_str loop | Vigil hub | "
+             "hub / websockets |", "|---|---|---|---|---|"]
+    for desks in sorted({r["desks"] for r in results}):
+        by = _by(results, desks)
+        hub, bare = by.get("hub"), by.get("websockets")
+        for key, label in (("first_p50_s", "publish to first receipt, p50"),
+                           ("first_p99_s", "publish to first receipt, p99"),
+                           ("last_p50_s", "publish to last receipt, p50"),
+                           ("last_p99_s", "publish to last receipt, p99")):
+            lines.append(_row(f"{desks:,} desks: {label}",
+                              {k: ms(v[key]) for k, v in by.items()}, _ratio(hub, bare, key)))
+        lines.append(_row(f"{desks:,} desks: all connected and live",
+                          {k: f"{v['connect_s']:.2f} s" for k, v in by.items()},
+                          _ratio(hub, bare, "connect_s")))
+        lines.append(_row(f"{desks:,} desks: memory per idle desk",
+                          {k: f"{v['memory_per_desk_bytes'] / 1024:.1f} KiB"
+                           for k, v in by.items()},
+                          _ratio(hub, bare, "memory_per_desk_bytes")))
+        lines.append(_row(f"{desks:,} desks: deliveries missing",
+                          {k: str(v["missing"] + v["failed_connects"]) for k, v in by.items()}))
+        if any("sustained" in v for v in by.values()):
+            cells = {k: f"{v['sustained']['per_s']:,.0f}/s" for k, v in by.items()
+                     if "sustained" in v}
+            ratio = ""
+            if hub and bare and "sustained" in hub and "sustained" in bare:
+                ratio = f"{hub['sustained']['per_s'] / bare['sustained']['per_s']:.2f}x"
+            lines.append(_row(f"{desks:,} desks: sustained deliveries, 4 publishers",
+                              cells, ratio))
+        if hub and "soak" in hub:
+            soak = hub["soak"]
+            lines.append(_row(
+                f"{desks:,} desks x 10 alerts/s soak: publish to frame p50 / p99 / max",
+                {"hub": f"{ms(soak['p50_s'])} / {ms(soak['p99_s'])} / {ms(soak['max_s'])}"}))
+            lines.append(_row(f"{desks:,} desks x 10 alerts/s soak: publish POST p50 / p99",
+                              {"hub": f"{ms(soak['post_p50_s'])} / {ms(soak['post_p99_s'])}"}))
+            lines.append(_row(f"{desks:,} desks x 10 alerts/s soak: delivered",
+                              {"hub": f"{soak['deliveries']:,} of {soak['expected']:,}"}))
+        two = by.get("hub x2")
+        if two:
+            lines.append(_row(f"{desks:,} desks, 2 hub processes + Redis: publish to last, "
+                              "p50 / p99", {"hub": f"{ms(two['last_p50_s'])} / "
+                                                   f"{ms(two['last_p99_s'])}"},
+                              _ratio(two, bare, "last_p50_s")))
+            lines.append(_row(f"{desks:,} desks, 2 hub processes: publish to first, p99",
+                              {"hub": ms(two["first_p99_s"])}))
+            lines.append(_row(f"{desks:,} desks, 2 hub processes: all connected and live",
+                              {"hub": f"{two['connect_s']:.2f} s"},
+                              _ratio(two, bare, "connect_s")))
+    return "\n".join(lines)
+
+
+def chart(results: list[Result], path: Path) -> None:
+    """Publish to last receipt (p50, with p99 whiskers) by size, for every server."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = sorted({r["desks"] for r in results})
+    servers = [s for s in ("websockets", "aiohttp", "hub", "hub x2")
+               if any(r["server"] == s for r in results)]
+    figure, (latency, connect) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.8 / len(servers)
+    for n, server in enumerate(servers):
+        xs, p50, p99, connects = [], [], [], []
+        for i, desks in enumerate(sizes):
+            found = _by(results, desks).get(server)
+            if found:
+                xs.append(i + n * width)
+                p50.append(found["last_p50_s"] * 1000)
+                p99.append(max(0.0, (found["last_p99_s"] - found["last_p50_s"]) * 1000))
+                connects.append(found["connect_s"])
+        latency.bar(xs, p50, width, yerr=[[0] * len(p99), p99], capsize=3, label=server)
+        connect.bar(xs, connects, width, label=server)
+    for axes, title, unit in ((latency, "publish to last receipt (p50, whisker p99)", "ms"),
+                              (connect, "all desks connected and live", "s")):
+        axes.set_xticks([i + 0.4 - width / 2 for i in range(len(sizes))],
+                        [f"{d:,} desks" for d in sizes])
+        axes.set_title(title)
+        axes.set_ylabel(unit)
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
