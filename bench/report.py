@@ -66,6 +66,14 @@ def table(results: list[Result]) -> str:
                               {"hub": f"{ms(soak['post_p50_s'])} / {ms(soak['post_p99_s'])}"}))
             lines.append(_row(f"{desks:,} desks x 10 alerts/s soak: delivered",
                               {"hub": f"{soak['deliveries']:,} of {soak['expected']:,}"}))
+        one = by.get("hub, 1 desk/org")
+        if one:
+            lines.append(_row(f"{desks:,} desks, one organisation each: publish to first / "
+                              "last, p50", {"hub": f"{ms(one['first_p50_s'])} / "
+                                                   f"{ms(one['last_p50_s'])}"},
+                              _ratio(one, bare, "last_p50_s")))
+            lines.append(_row(f"{desks:,} desks, one organisation each: publish POST p50",
+                              {"hub": ms(one["post_p50_s"])}))
         two = by.get("hub x2")
         if two:
             lines.append(_row(f"{desks:,} desks, 2 hub processes + Redis: publish to last, "
@@ -88,7 +96,7 @@ def chart(results: list[Result], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     sizes = sorted({r["desks"] for r in results})
-    servers = [s for s in ("websockets", "aiohttp", "hub", "hub x2")
+    servers = [s for s in ("websockets", "aiohttp", "hub", "hub x2", "hub, 1 desk/org")
                if any(r["server"] == s for r in results)]
     figure, (latency, connect) = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.8 / len(servers)

@@ -81,26 +81,29 @@ class Server:
             self.workdir.cleanup()
 
 
-async def seed(url: str, desks: int) -> list[str | None]:
-    """A police service with a publisher, and one partner organisation per desk with a site
-    inside the benchmark area and a partner token; returns the desks' tokens."""
+async def seed(url: str, desks: int, per_org: int) -> list[str | None]:
+    """A police service with a publisher, and partner organisations with a site inside the
+    benchmark area, `per_org` desks each, every desk with a partner token of its own;
+    returns the desks' tokens."""
     engine = db.create_engine(url)
     await db.upgrade(engine)
     rng = np.random.default_rng(7)
     tokens: list[str | None] = []
     async with db.session_factory(engine)() as session:
         police = Organisation(name="Bench Police", kind="police")
-        orgs = [Organisation(name=f"Desk {n}", kind="corporate") for n in range(desks)]
+        orgs = [Organisation(name=f"Partner {n}", kind="corporate")
+                for n in range(-(-desks // per_org))]
         session.add_all([police, *orgs])
         await session.flush()  # the organisations first: sites and tokens refer to them
         session.add(ApiToken(token_hash=hash_token(PUBLISHER), role=Role.PUBLISHER,
                              organisation_id=police.id, label="bench"))
-        for n, org in enumerate(orgs):
-            secret = f"vgl_bench_desk_{n:06d}_0123456789"
+        for org in orgs:
             lat, lon = rng.uniform(43.641, 43.655), rng.uniform(-79.389, -79.371)
-            session.add_all([Site(organisation_id=org.id, name="HQ", lat=lat, lon=lon),
-                             ApiToken(token_hash=hash_token(secret), role=Role.PARTNER,
-                                      organisation_id=org.id, label="bench")])
+            session.add(Site(organisation_id=org.id, name="HQ", lat=lat, lon=lon))
+        for n in range(desks):
+            secret = f"vgl_bench_desk_{n:06d}_0123456789"
+            session.add(ApiToken(token_hash=hash_token(secret), role=Role.PARTNER,
+                                 organisation_id=orgs[n // per_org].id, label="bench"))
             tokens.append(secret)
         await session.commit()
     await engine.dispose()
@@ -116,13 +119,13 @@ class Seeded:
     tokens: list[str | None]
 
 
-async def seeded(desks: int) -> Seeded:
+async def seeded(desks: int, per_org: int) -> Seeded:
     workdir = tempfile.TemporaryDirectory(prefix="vigil-bench-")
     url = f"sqlite+aiosqlite:///{workdir.name}/bench.db"
-    return Seeded(workdir, url, await seed(url, desks))
+    return Seeded(workdir, url, await seed(url, desks, per_org))
 
 
-def start_hub(data: Seeded, processes: int = 1) -> Server:
+def start_hub(data: Seeded, processes: int = 1, name: str = "") -> Server:
     """`vigil web` (with `--processes`) on a seeded database."""
     port = free_port()
     folder = data.workdir.name
@@ -136,7 +139,7 @@ def start_hub(data: Seeded, processes: int = 1) -> Server:
         process = subprocess.Popen(
             [sys.executable, "-m", "hub.cli", "web", "--port", str(port),
              "--processes", str(processes)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(f"hub x{processes}" if processes > 1 else "hub", port, process,
+    server = Server(name or (f"hub x{processes}" if processes > 1 else "hub"), port, process,
                     data.tokens, data.workdir)
     wait_ready(server, f"{server.base}/healthz", listeners=processes)
     return server

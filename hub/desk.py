@@ -25,7 +25,7 @@ TOO_MANY = 4429  # more messages than the per-socket rate limit allows
 CLOSE_GRACE_S = 2.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Bucket:
     """A token bucket: `burst` at once, then `per_s` a second."""
 
@@ -59,7 +59,7 @@ class DeskLimits:
     resumes_per_s: float = 0.5
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Desk:
     """One connected socket. Until it is live, new frames wait in `pending`, so a replay and
     the live fan-out can never interleave out of order or drop a frame between them."""

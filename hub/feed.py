@@ -212,7 +212,11 @@ class FeedHub:
             desk.pending_from = self.high_water
         desk.replay_since = since
         desk.announce = announce
-        if desk.replay_task is None or desk.replay_task.done():
+        if desk.replay_task is not None and not desk.replay_task.done():
+            return  # the running replay takes the newer `since` when it next looks
+        if since >= desk.pending_from:
+            self._finish(desk, since, [], more=False)  # up to date: nothing to read
+        else:
             desk.replay_task = asyncio.create_task(self._replay(desk))
 
     async def _replay(self, desk: Desk) -> None:
@@ -231,13 +235,20 @@ class FeedHub:
         if desk.replay_since != since:
             return  # a newer resume came in while we read
         desk.replay_since = None
-        page, more = history[:limit], len(history) > limit
+        page = history[:limit]
         desk.last_seq = since
         for alert in page:
             await desk.ws.send_str(encode(alert))
             desk.last_seq = alert.seq or since
             if desk.replay_since is not None or desk.closed:
                 return  # replaced: the next page starts from the newer resume
+        self._finish(desk, since, page, more=len(history) > limit)
+
+    def _finish(self, desk: Desk, since: int, page: list[Alert], *, more: bool) -> None:
+        """Record a replayed page, say where it ended, and go live unless more is waiting."""
+        desk.replay_since = None
+        if not page:
+            desk.last_seq = since
         self.stats.replayed += len(page)
         if page and desk.principal.organisation_id is not None:
             self.ledger.replayed(Replayed(desk.principal.organisation_id,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft
+from hub.db import insert_many
 from hub.geo import NOWHERE, Area, stored_area
 from hub.models import Alert, AlertStatus, Counter, Delivery, DeliveryStatus, Escalation, MsgType
 from hub.targeting import Reach, Recipient, plan
@@ -22,15 +23,14 @@ from partners.models import new_id
 async def write_deliveries(session: AsyncSession, alert_id: str, recipients: list[Recipient],
                            now: datetime, reason: str) -> None:
     """Add outbox rows in the caller's transaction; the worker picks them up after commit."""
-    if recipients:
-        await session.exec(insert(Delivery), params=[
-            {"id": new_id(), "alert_id": alert_id, "organisation_id": r.organisation_id,
-             "contact_id": r.contact_id, "subscription_id": r.subscription_id,
-             "channel": r.channel, "recipient": r.recipient,
-             "idempotency_key": r.idempotency_key(alert_id), "status": DeliveryStatus.PENDING,
-             "attempts": 0, "next_attempt_at": now, "created_at": now, "reason": reason}
-            for r in recipients
-        ])
+    await insert_many(session, Delivery.__table__, [  # type: ignore[attr-defined]
+        {"id": new_id(), "alert_id": alert_id, "organisation_id": r.organisation_id,
+         "contact_id": r.contact_id, "subscription_id": r.subscription_id,
+         "channel": r.channel, "recipient": r.recipient,
+         "idempotency_key": r.idempotency_key(alert_id), "status": DeliveryStatus.PENDING.value,
+         "attempts": 0, "next_attempt_at": now, "created_at": now, "reason": reason}
+        for r in recipients
+    ])
 
 
 @dataclass(frozen=True)

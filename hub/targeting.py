@@ -55,15 +55,18 @@ class Reach:
                 "residents": self.residents}
 
 
-async def organisations_in(session: AsyncSession, area: Area) -> list[str]:
-    """Organisations with at least one site inside the area, matched in one vector pass."""
-    rows = (await session.exec(select(Site.organisation_id, Site.lat, Site.lon))).all()
+async def organisations_in(session: AsyncSession, area: Area) -> dict[str, str]:
+    """The names of the organisations with at least one site inside the area, by id in id
+    order, matched in one vector pass over every site."""
+    rows = (await session.exec(
+        select(Site.organisation_id, Site.lat, Site.lon, Organisation.name)
+        .join(Organisation, col(Organisation.id) == col(Site.organisation_id)))).all()
     if not rows:
-        return []
-    orgs = np.array([row[0] for row in rows], dtype=object)
+        return {}
     lats = np.fromiter((row[1] for row in rows), dtype=float, count=len(rows))
     lons = np.fromiter((row[2] for row in rows), dtype=float, count=len(rows))
-    return sorted(set(orgs[area.contains(lats, lons)].tolist()))
+    inside = area.contains(lats, lons)
+    return dict(sorted((row[0], row[3]) for row, hit in zip(rows, inside, strict=True) if hit))
 
 
 async def plan(session: AsyncSession, area: Area, tlp: Tlp,
@@ -77,7 +80,8 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp,
     alerts, by email, when their circle touches the area. `channels` names the outbound
     channels this hub has switched on (email needs an SMTP server).
     """
-    reach = Reach(organisations=await organisations_in(session, area))
+    names = await organisations_in(session, area)
+    reach = Reach(organisations=list(names))
     if tlp is Tlp.CLEAR and _email.name in channels:
         residents = await residents_near(session, area)
         reach.residents = len(residents)
@@ -85,9 +89,6 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp,
     if not reach.organisations:
         return reach
     if not tlp.individuals_only:
-        names = dict((await session.exec(
-            select(Organisation.id, Organisation.name)
-            .where(col(Organisation.id).in_(reach.organisations)))).all())
         reach.recipients += [Recipient(org, None, FEED, f"{names[org]} (live feed desk)")
                              for org in reach.organisations]
     reach.recipients += await tier_recipients(session, reach.organisations, tlp, channels,

@@ -582,6 +582,19 @@
     } catch (error) {
       return;
     }
+    // A long absence is replayed in pages: ask for the next one from the last seq heard.
+    if (frame.type === "replayed" && frame.more) {
+      socket.send(JSON.stringify({ type: "resume", since: frame.last_seq }));
+      return;
+    }
+    if (frame.type === "error" && frame.error === "rate_limited" && feed.since !== null) {
+      setTimeout(() => {
+        if (socket === feed.socket && socket.readyState === WebSocket.OPEN) {
+          socket.send(JSON.stringify({ type: "resume", since: feed.since }));
+        }
+      }, 1000 * (frame.retry_after_s || 2));
+      return;
+    }
     if (["alert", "update", "cancel"].includes(frame.type) && frame.alert) {
       if (typeof frame.seq === "number" && feed.since !== null && frame.seq <= feed.since) return;
       remember(frame.seq);
