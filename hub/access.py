@@ -10,7 +10,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import Alert, Delivery
 from partners import residents
-from partners.credentials import find_token
 from partners.models import (
     STAFF_ROLES,
     Organisation,
@@ -63,18 +62,13 @@ class Principal:
         )
 
 
-async def authenticate(session: AsyncSession, secret: str) -> Principal:
-    """The principal of an API token, or of a resident's confirmed subscription link."""
-    if secret.startswith(residents.TOKEN_PREFIX):
-        subscription = await residents.by_secret(session, secret)
-        if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
-            raise Unauthenticated("the subscription link is not valid")
-        return Principal(f"resident:{subscription.id}", Role.RESIDENT, None, None, False)
-    token = await find_token(session, secret)
-    if token is None:
-        raise Unauthenticated("the token is not valid")
-    return Principal(f"token:{token.id}", Role(token.role), token.organisation_id,
-                     token.contact_id, await _runs_hub(session, token.role, token.organisation_id))
+async def resident_principal(session: AsyncSession, secret: str) -> Principal:
+    """The principal of a resident's confirmed subscription link (API tokens are looked up
+    in batches by hub.token_lookup)."""
+    subscription = await residents.by_secret(session, secret)
+    if subscription is None or subscription.status != SubscriptionStatus.ACTIVE:
+        raise Unauthenticated("the subscription link is not valid")
+    return Principal(f"resident:{subscription.id}", Role.RESIDENT, None, None, False)
 
 
 async def person(session: AsyncSession, user: User) -> Principal:
@@ -86,10 +80,16 @@ async def person(session: AsyncSession, user: User) -> Principal:
 async def _runs_hub(session: AsyncSession, role: str, organisation_id: str | None) -> bool:
     if role != Role.ADMIN:
         return False
-    if organisation_id is None:
-        return True  # the bootstrap token
-    organisation = await session.get(Organisation, organisation_id)
-    return organisation is not None and organisation.kind == OrgKind.POLICE
+    organisation = None if organisation_id is None else await session.get(Organisation,
+                                                                          organisation_id)
+    return runs_hub(role, organisation_id, organisation.kind if organisation else None)
+
+
+def runs_hub(role: str, organisation_id: str | None, organisation_kind: str | None) -> bool:
+    """The bootstrap admin (no organisation) and the admins of a police service run the hub."""
+    if role != Role.ADMIN:
+        return False
+    return organisation_id is None or organisation_kind == OrgKind.POLICE
 
 
 def bearer(header: str | None) -> str | None:

@@ -42,6 +42,7 @@ from hub.http import (
     NOTICES,
     SESSIONS,
     SETTINGS,
+    TOKENS,
     Clock,
     errors_as_json,
 )
@@ -50,6 +51,7 @@ from hub.notices import Notices
 from hub.sessions import CookiePolicy
 from hub.settings import Settings
 from hub.throttle import RateLimit
+from hub.token_lookup import TokenLookup
 from partners.credentials import ensure_bootstrap_token
 from partners.models import utcnow
 
@@ -102,6 +104,7 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
         if migrate:
             await db.upgrade(engine)
         app[SESSIONS] = db.session_factory(engine)
+        app[TOKENS] = TokenLookup(app[SESSIONS])
         if settings.bootstrap_token:
             async with app[SESSIONS]() as session:
                 await ensure_bootstrap_token(session, settings.bootstrap_token)

@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from hub import audit
-from hub.access import POLICY, Forbidden, Principal, authenticate, bearer, person
-from hub.http import CLOCK, COOKIES, LOGIN, PRINCIPAL, SESSIONS, SETTINGS, Handler
+from hub.access import POLICY, Forbidden, Principal, bearer, person, resident_principal
+from hub.http import CLOCK, COOKIES, LOGIN, PRINCIPAL, SESSIONS, SETTINGS, TOKENS, Handler
 from hub.mfa import mfa_required
 from hub.sessions import Resumed, resume
+from partners import residents
 
 log = logging.getLogger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -46,9 +47,9 @@ async def identify(request: web.Request) -> tuple[Principal | None, Resumed | No
     principal: it may only finish signing in.
     """
     secret = bearer(request.headers.get("Authorization"))
+    if secret is not None:
+        return await secret_principal(request, secret), None
     async with request.app[SESSIONS]() as session:
-        if secret is not None:
-            return await authenticate(session, secret), None
         cookie = request.cookies.get(request.app[COOKIES].session_cookie)
         if not cookie:
             return None, None
@@ -58,6 +59,14 @@ async def identify(request: web.Request) -> tuple[Principal | None, Resumed | No
         if mfa_required(login.user) and not login.row.mfa_passed:
             return None, login
         return await person(session, login.user), login
+
+
+async def secret_principal(request: web.Request, secret: str) -> Principal:
+    """The principal of an API token (looked up in batches) or of a resident's link."""
+    if secret.startswith(residents.TOKEN_PREFIX):
+        async with request.app[SESSIONS]() as session:
+            return await resident_principal(session, secret)
+    return await request.app[TOKENS].principal(secret)
 
 
 def csrf_expected(request: web.Request) -> str | None:

@@ -127,6 +127,10 @@ class FeedHub:
         self.unchecked.discard(desk)
         for index in self._indexes(desk):
             index.discard(desk)
+        for key, by_key in ((desk.principal.organisation_id, self.by_org),
+                            (desk.principal.contact_id, self.by_contact)):
+            if key is not None and not by_key.get(key, True):
+                del by_key[key]  # no empty sets left behind by organisations that left
         if why:
             self.stats.closed[why] += 1
 
@@ -238,6 +242,7 @@ class FeedHub:
         page = history[:limit]
         desk.last_seq = since
         for alert in page:
+            desk.written()  # a backlog from here on counts against the write deadline
             await desk.ws.send_str(encode(alert))
             desk.last_seq = alert.seq or since
             if desk.replay_since is not None or desk.closed:

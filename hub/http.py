@@ -19,6 +19,7 @@ from hub.notices import Notices
 from hub.sessions import CookiePolicy, Resumed
 from hub.settings import Settings
 from hub.throttle import RateLimit, Throttled
+from hub.token_lookup import TokenLookup
 from partners.validation import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 COOKIES = web.AppKey("cookies", CookiePolicy)
 LIMITS: web.AppKey[dict[str, RateLimit]] = web.AppKey("limits")
 NOTICES = web.AppKey("notices", Notices)
+TOKENS = web.AppKey("tokens", TokenLookup)
 # Set by the guard on every request it lets through.
 PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
 LOGIN: web.RequestKey[Resumed | None] = web.RequestKey("login")

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from hub.access import Forbidden, NotFound, Principal, Unauthenticated, authenticate
+from hub.access import Forbidden, NotFound, Principal, Unauthenticated
 from hub.acks import read_ack, record_ack
-from hub.auth import allowed_origins
+from hub.auth import allowed_origins, secret_principal
 from hub.desk import TOO_MANY, Desk
 from hub.http import CLOCK, FEED, LOGIN, PRINCIPAL, SESSIONS, error_response
 from partners.models import STAFF_ROLES
@@ -61,8 +61,7 @@ async def _first_message_auth(request: web.Request,
         if not isinstance(data, dict) or data.get("type") != "auth" or not isinstance(
                 data.get("token"), str):
             raise Unauthenticated('the first message must be {"type": "auth", "token": "..."}')
-        async with request.app[SESSIONS]() as session:
-            principal = await authenticate(session, data["token"])
+        principal = await secret_principal(request, data["token"])
         if principal.role not in STAFF_ROLES:
             raise Unauthenticated("the live feed is for partner and police staff")
         return principal

@@ -105,9 +105,11 @@ code 4401.
 
 **Desk -> server** (JSON text frames of at most {FEED_MAX_MESSAGE} bytes):
 - `{{"type": "resume", "since": <seq>}}`: replay, in seq order, every alert the desk may see
-  with a higher seq, then go live. Sent within {FEED_RESUME_GRACE_S:g} s of connecting (after any
-  auth message) it is guaranteed to come before live alerts; without it the desk gets only
-  alerts published after it connected. Sent later, it replays again from that seq.
+  with a higher seq (at most `VIGIL_FEED_REPLAY_MAX` a page), then go live. Sent within
+  {FEED_RESUME_GRACE_S:g} s of connecting (after any auth message) it is guaranteed to come
+  before live alerts; without it the desk gets only alerts published after it connected.
+  Sent later, it replays again from that seq; a newer resume replaces one still running.
+  5 at once, then one every 2 s; more are answered with a `rate_limited` error.
 - `{{"type": "ack", "alert_id": "...", "status": "...", "note": "..."}}` with status one of
   {acks} (partners only).
 - `{{"type": "ping"}}`.
@@ -115,13 +117,21 @@ code 4401.
 **Server -> desk**:
 - `{{"type": {frames}, "seq": n, "alert": {{...}}}}`: an Alert, Update or Cancel (the
   `alert` is the `Alert` schema).
+- `{{"type": "replayed", "count": n, "last_seq": s, "more": false}}` ends each resume's
+  replay; with `"more": true`, resume again from `last_seq` for the next page (live alerts
+  wait, in order, until the last page).
 - `{{"type": "acked", "alert_id": "...", "ack_id": "...", "status": "..."}}`.
 - `{{"type": "pong"}}`.
 - `{{"type": "error", "error": "invalid" | "unknown_type" | "not_found" | "forbidden"
-  | "unauthenticated", "detail": "...", "fields": {{...}}, "alert_id": "..."}}`
-  (`detail`, `fields` and `alert_id` when they apply).
+  | "unauthenticated" | "rate_limited", "detail": "...", "fields": {{...}},
+  "alert_id": "...", "retry_after_s": x}}` (`detail`, `fields`, `alert_id` and
+  `retry_after_s` when they apply).
 
-The server closes with 1001 when it shuts down."""
+The server closes with 1001 when it shuts down, 4401 when the credential is not valid or
+was revoked, 4408 when the desk is too slow (its unsent frames over
+`VIGIL_FEED_BUFFER_BYTES`, a frame waiting past `VIGIL_FEED_WRITE_TIMEOUT_S`, or no answer
+to the heartbeat) and 4429 after more than 100 messages at once or 20 a second; after
+1001, 4408 and 4429 reconnect and resume."""
 
 
 def feed_paths() -> dict[str, Any]:

@@ -7,7 +7,10 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from hub.desk import TOO_MANY, TOO_SLOW
 from hub.http import FEED
@@ -222,3 +225,33 @@ async def test_health_and_metrics_say_when_the_fan_out_falls_behind(hub: Hub) ->
     health = await (await hub.client.get("/healthz")).json()
     assert health["status"] == "ok" and health["feed"]["backlog"] == 0
     assert "vigil_feed_backlog_alerts 0" in await (await hub.client.get("/metrics")).text()
+
+
+async def test_a_reconnect_storm_costs_a_few_queries_not_one_per_desk(
+        hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    publisher = await hub.publisher()
+    _, token = await hub.partner("Bay Tower Security", INSIDE)
+    seq = (await hub.publish(publisher))["seq"]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        async def reconnect() -> Any:
+            ws = await hub.client.ws_connect("/api/v1/feed", headers=hub.auth(token))
+            await ws.send_json({"type": "resume", "since": seq})  # up to date
+            assert (await ws.receive_json(timeout=10))["type"] == "replayed"
+            return ws
+
+        desks = await asyncio.gather(*(reconnect() for _ in range(50)))
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    tokens = [s for s in statements if "api_token" in s]
+    assert 1 <= len(tokens) <= 10, len(tokens)  # batched, not fifty look-ups
+    assert len(statements) <= 15, statements  # and nothing else walks the database
+    live = await hub.publish(publisher, headline="After the storm")
+    for ws in desks:
+        assert (await next_frame(ws))["seq"] == live["seq"]
+        await ws.close()
