@@ -116,14 +116,20 @@ def _main(pipe: Connection, index: int) -> None:
 
 async def _serve(pipe: Connection, index: int) -> None:
     loop = asyncio.get_running_loop()
-    # Each process connects from an address of its own, so ports never run short.
-    connector = aiohttp.TCPConnector(limit=0, local_addr=(f"127.0.0.{index + 2}", 0),
-                                     force_close=False)
-    http = aiohttp.ClientSession(connector=connector)
     desks = _Desks()
+    http: aiohttp.ClientSession | None = None
+    rounds = 0
     while True:
         command, args = await loop.run_in_executor(None, pipe.recv)
         if command == "connect":
+            # Each process, and each round, connects from an address of its own: the
+            # sockets of earlier rounds linger in TIME_WAIT and would slow the choice of a
+            # free port.
+            rounds += 1
+            if http is not None:
+                await http.close()
+            http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                limit=0, local_addr=(f"127.{rounds % 250 + 1}.0.{index + 2}", 0)))
             pipe.send(await desks.connect(http, args[0]))
         elif command == "heard":
             pipe.send(desks.take_heard())
@@ -134,7 +140,8 @@ async def _serve(pipe: Connection, index: int) -> None:
             pipe.send(True)
         elif command == "quit":
             await desks.close()
-            await http.close()
+            if http is not None:
+                await http.close()
             return
 
 

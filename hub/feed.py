@@ -307,6 +307,10 @@ class FeedHub:
                 next_ping = now + self.heartbeat_s
             for desk in list(self.desks):
                 self._check(desk, now, ping)
+            if self.unchecked:
+                # Check new desks' credentials now, in one batch, rather than in front of
+                # the next alert (after a reconnect storm that is thousands of them).
+                self.loop.wake()
 
     def _check(self, desk: Desk, now: float, ping: bool) -> None:
         if desk.overdue(now):
