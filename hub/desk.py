@@ -48,11 +48,12 @@ class Bucket:
 
 @dataclass(frozen=True)
 class DeskLimits:
-    """What one socket may hold and send (settings `VIGIL_FEED_*`, README)."""
+    """What one socket may hold and send: the first three are settings (`VIGIL_FEED_*`),
+    the rate limits are fixed (README, "Live feed")."""
 
-    buffer_bytes: int = 1024 * 1024
-    write_timeout_s: float = 10.0
-    replay_max: int = 500
+    buffer_bytes: int
+    write_timeout_s: float
+    replay_max: int
     messages_burst: int = 100
     messages_per_s: float = 20.0
     resumes_burst: int = 5

@@ -28,7 +28,7 @@ from hub.alerts import alert_json
 from hub.background import Loop
 from hub.db import Sessions
 from hub.desk import GOING_AWAY, TOO_SLOW, UNAUTHENTICATED, Desk, DeskLimits
-from hub.feed_ledger import CHUNK, FeedLedger, Replayed
+from hub.feed_ledger import CHUNK, CaughtUp, FeedLedger, Replayed
 from hub.models import Alert, AlertStatus, Delivery, UserSession
 from hub.revocations import revocations
 from hub.targeting import FEED
@@ -62,11 +62,10 @@ class FeedStats:
 class FeedHub:
     """Every desk connected to this process, and the task that fans new alerts out to them."""
 
-    def __init__(self, sessions: Sessions, clock: Callable[[], datetime],
-                 limits: DeskLimits | None = None, heartbeat_s: float = 20.0,
-                 poll_s: float = 5.0) -> None:
+    def __init__(self, sessions: Sessions, clock: Callable[[], datetime], limits: DeskLimits,
+                 heartbeat_s: float, poll_s: float = 5.0) -> None:
         self.sessions, self.clock = sessions, clock
-        self.limits = limits or DeskLimits()
+        self.limits = limits
         self.heartbeat_s = heartbeat_s
         self.desks: set[Desk] = set()
         self.by_org: defaultdict[str, set[Desk]] = defaultdict(set)
@@ -211,6 +210,12 @@ class FeedHub:
         """Replay what the desk may see after `since`, then go live. A newer resume replaces
         one still running, so a socket never has two replays at once."""
         self.stats.resumes += 1
+        principal = desk.principal
+        if announce and 0 < since <= self.high_water and principal.organisation_id:
+            # The desk says it holds everything up to `since`: its receipt for those
+            # alerts, which mends records a crash lost between send and record.
+            self.ledger.caught_up(CaughtUp(principal.organisation_id, principal.contact_id,
+                                           since))
         if desk.live:
             desk.live = False
             desk.pending_from = self.high_water

@@ -1,8 +1,8 @@
 """The feed's delivery records, written in batches off the fan-out's hot path.
 
 A frame goes out first and is recorded a moment later. A crash in between leaves the
-delivery `pending`, never a second send: the desk resumes from the last seq it holds and
-the replay records it then."""
+delivery `pending`, never a second send: the desk resumes from the last seq it holds, and
+that resume is its receipt for everything up to that seq (`caught_up`)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Update, or_, update
+from sqlalchemy import Update, exists, or_, update
 from sqlmodel import col
 
 from hub.background import Loop
 from hub.db import Sessions
-from hub.models import Delivery, DeliveryStatus
+from hub.models import Alert, Delivery, DeliveryStatus
 from hub.targeting import FEED
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,15 @@ class Replayed:
     alert_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class CaughtUp:
+    """A desk resumed from `seq`: it holds every alert up to it addressed to it."""
+
+    organisation_id: str
+    contact_id: str | None
+    seq: int
+
+
 class FeedLedger:
     """Collects what the feed delivered and marks those rows `delivered` in batches."""
 
@@ -41,6 +50,7 @@ class FeedLedger:
         self.sessions, self.clock = sessions, clock
         self.ids: list[str] = []
         self.replays: list[Replayed] = []
+        self.receipts: dict[tuple[str, str | None], int] = {}  # newest resume per audience
         self.written = 0
         self.loop = Loop("feed ledger", self.flush, interval_s)
 
@@ -57,6 +67,10 @@ class FeedLedger:
         if record.alert_ids:
             self.replays.append(record)
 
+    def caught_up(self, record: CaughtUp) -> None:
+        key = (record.organisation_id, record.contact_id)
+        self.receipts[key] = max(record.seq, self.receipts.get(key, 0))
+
     def start(self) -> None:
         self.loop.start()
 
@@ -70,10 +84,10 @@ class FeedLedger:
 
     async def flush(self) -> None:
         """Write everything collected so far in one transaction; on failure keep it."""
-        ids, replays = self.ids, self.replays
-        if not ids and not replays:
+        ids, replays, receipts = self.ids, self.replays, self.receipts
+        if not ids and not replays and not receipts:
             return
-        self.ids, self.replays = [], []
+        self.ids, self.replays, self.receipts = [], [], {}
         now = self.clock()
         try:
             async with self.sessions() as session:
@@ -87,9 +101,19 @@ class FeedLedger:
                         col(Delivery.organisation_id) == record.organisation_id,
                         or_(col(Delivery.contact_id).is_(None),
                             col(Delivery.contact_id) == record.contact_id)))
+                for (organisation, contact), seq in receipts.items():
+                    await session.exec(_mark(now).where(
+                        col(Delivery.channel) == FEED,
+                        col(Delivery.organisation_id) == organisation,
+                        or_(col(Delivery.contact_id).is_(None),
+                            col(Delivery.contact_id) == contact),
+                        exists().where(col(Alert.id) == col(Delivery.alert_id),
+                                       col(Alert.seq) <= seq)))
                 await session.commit()
         except Exception:
             self.ids, self.replays = ids + self.ids, replays + self.replays
+            for key, seq in receipts.items():
+                self.receipts[key] = max(seq, self.receipts.get(key, 0))
             raise
         self.written += len(ids) + sum(len(r.alert_ids) for r in replays)
 
