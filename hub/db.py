@@ -58,7 +58,9 @@ async def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, 
 
     def run(connection: Connection) -> None:
         dialect = connection.dialect
-        convert = [_converter(table.c[name].type.bind_processor(dialect)) for name in names]
+        # dialect_impl: a TypeDecorator's own processing and then its dialect type's.
+        convert = [_converter(table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                   for name in names]
         marks = ", ".join(PLACEHOLDERS[dialect.paramstyle].format(n=n + 1)
                           for n in range(len(names)))
         quote = dialect.identifier_preparer.quote

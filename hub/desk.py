@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 # Close codes of the live feed (README, "Live feed"). 1001 is the standard "going away".
 GOING_AWAY = 1001
+SERVER_ERROR = 1011  # the hub failed to serve the desk (a database error in a replay)
 UNAUTHENTICATED = 4401  # no valid credential, or it was revoked, signed out or disabled
 TOO_SLOW = 4408  # outgoing buffer over its limit, a write past its deadline, or no heartbeat
 TOO_MANY = 4429  # more messages than the per-socket rate limit allows
@@ -74,7 +75,10 @@ class Desk:
     session_id: str | None = None  # the browser session it was opened with, if any
     last_seq: int = 0
     live: bool = False
-    pending: list[tuple[int, bytes]] = field(default_factory=list)
+    checked: bool = False  # its credential was confirmed in the database since it connected
+    ready: bool = False  # replayed, and goes live as soon as it is checked
+    receipt: int = 0  # the seq it last resumed from: it holds everything up to it
+    pending: list[tuple[int, bytes, str]] = field(default_factory=list)  # seq, frame, alert
     pending_bytes: int = 0
     pending_from: int = 0  # every alert fanned out after this seq is in `pending`
     replay_since: int | None = None  # the newest resume not yet served
@@ -91,7 +95,7 @@ class Desk:
         self.messages = Bucket(self.limits.messages_burst, self.limits.messages_per_s)
         self.resumes = Bucket(self.limits.resumes_burst, self.limits.resumes_per_s)
 
-    def offer(self, seq: int, frame: bytes) -> bool:
+    def offer(self, seq: int, frame: bytes, alert_id: str) -> bool:
         """Hand one live frame to the socket without waiting; True when it was written now.
 
         The hot path of the fan-out: no await, so one desk can never hold up the next. A
@@ -99,17 +103,31 @@ class Desk:
         if self.closed:
             return False
         if not self.live:
-            self.pending.append((seq, frame))
+            self.pending.append((seq, frame, alert_id))
             self.pending_bytes += len(frame)
             if self.pending_bytes > self.limits.buffer_bytes:
                 self.shed(TOO_SLOW, "too slow: more queued than the buffer limit", "slow")
             return False
-        if seq <= self.last_seq:
+        if seq <= self.last_seq or not self.write(frame):
             return False
-        self.transport.write(frame)
         self.last_seq = seq
         self.written()
         return not self.closed
+
+    def write(self, data: bytes) -> bool:
+        """Write to the socket now; False (and the desk forgotten) when its peer has gone."""
+        if self.closed:
+            return False
+        if not self.transport.is_closing():
+            try:
+                self.transport.write(data)
+                return True
+            except (RuntimeError, ConnectionError):  # uvloop raises once the peer is gone
+                pass
+        self.closed = True
+        self.pending.clear()
+        self.on_close(self, "")
+        return False
 
     def written(self) -> None:
         """After a write: close the desk if its buffer is over the limit, or note a backlog."""
@@ -129,17 +147,20 @@ class Desk:
             return False
         return now - self.backlog_since > self.limits.write_timeout_s
 
-    def flush_pending(self) -> None:
-        """Go live: write what arrived during the replay (newer than it), then live frames."""
-        for seq, frame in sorted(self.pending, key=lambda item: item[0]):
-            if seq > self.last_seq and not self.closed:
-                self.transport.write(frame)
+    def flush_pending(self) -> list[str]:
+        """Go live: write what arrived during the replay (newer than it), then live frames.
+        Returns the alerts written, for the ledger."""
+        written: list[str] = []
+        for seq, frame, alert_id in sorted(self.pending, key=lambda item: item[0]):
+            if seq > self.last_seq and self.write(frame):
                 self.last_seq = seq
+                written.append(alert_id)
         self.pending.clear()
         self.pending_bytes = 0
-        self.live = True
+        self.live = not self.closed
         if not self.closed:
             self.written()
+        return written
 
     def shed(self, code: int, reason: str, why: str, *, grace_s: float = CLOSE_GRACE_S) -> None:
         """Close at once: stop offering frames, send the close frame, free the buffer soon."""
@@ -150,7 +171,10 @@ class Desk:
         self.on_close(self, why)
         if self.transport.is_closing():
             return
-        self.transport.write(frames.close(code, reason))
+        try:
+            self.transport.write(frames.close(code, reason))
+        except (RuntimeError, ConnectionError):
+            grace_s = 0
         if grace_s <= 0:
             self.transport.abort()
             return

@@ -27,7 +27,7 @@ from hub.access import Principal, visible
 from hub.alerts import alert_json
 from hub.background import Loop
 from hub.db import Sessions
-from hub.desk import GOING_AWAY, TOO_SLOW, UNAUTHENTICATED, Desk, DeskLimits
+from hub.desk import GOING_AWAY, SERVER_ERROR, TOO_SLOW, UNAUTHENTICATED, Desk, DeskLimits
 from hub.feed_ledger import CHUNK, CaughtUp, FeedLedger, Replayed
 from hub.models import Alert, AlertStatus, Delivery, UserSession
 from hub.revocations import revocations
@@ -156,13 +156,14 @@ class FeedHub:
         """Send every alert committed since the last fan-out, in seq order."""
         while True:
             async with self.sessions() as session:
-                await self._check_credentials(session)
                 alerts = (await session.exec(
                     select(Alert).where(col(Alert.seq) > self.high_water,
                                         Alert.status == AlertStatus.PUBLISHED)
                     .order_by(col(Alert.seq)).limit(FANOUT_PAGE)
                 )).all()
                 audiences = await _audiences(session, [a.id for a in alerts])
+                # After the read: a revocation committed before these alerts is seen.
+                await self._check_credentials(session)
             for alert in alerts:
                 self._send(alert, audiences[alert.id])
                 self.high_water = max(self.high_water, alert.seq or 0)
@@ -192,7 +193,7 @@ class FeedHub:
         reached_contacts: set[str | None] = set()
         sent = 0
         for desk in targets:
-            if desk.offer(seq, frame):
+            if desk.offer(seq, frame, alert.id):
                 sent += 1
                 reached_orgs.add(desk.principal.organisation_id)
                 reached_contacts.add(desk.principal.contact_id)
@@ -210,12 +211,11 @@ class FeedHub:
         """Replay what the desk may see after `since`, then go live. A newer resume replaces
         one still running, so a socket never has two replays at once."""
         self.stats.resumes += 1
-        principal = desk.principal
-        if announce and 0 < since <= self.high_water and principal.organisation_id:
-            # The desk says it holds everything up to `since`: its receipt for those
-            # alerts, which mends records a crash lost between send and record.
-            self.ledger.caught_up(CaughtUp(principal.organisation_id, principal.contact_id,
-                                           since))
+        if announce and 0 < since <= self.high_water:
+            # The desk says it holds everything up to `since`: once its credential is
+            # confirmed, that is its receipt, which mends records a crash lost between send
+            # and record.
+            desk.receipt = since
         if desk.live:
             desk.live = False
             desk.pending_from = self.high_water
@@ -235,6 +235,10 @@ class FeedHub:
         except (ConnectionError, RuntimeError) as error:
             desk.shed(TOO_SLOW, "the replay could not be written", "slow")
             log.info("replay to a desk ended: %s", error)
+        except Exception:
+            # A database failure: the desk must not sit connected and silent; it retries.
+            log.exception("replay failed")
+            desk.shed(SERVER_ERROR, "the replay failed; reconnect and resume", "error")
 
     async def _replay_page(self, desk: Desk, since: int) -> None:
         limit = self.limits.replay_max
@@ -260,21 +264,39 @@ class FeedHub:
         if not page:
             desk.last_seq = since
         self.stats.replayed += len(page)
-        if page and desk.principal.organisation_id is not None:
-            self.ledger.replayed(Replayed(desk.principal.organisation_id,
-                                          desk.principal.contact_id,
-                                          tuple(a.id for a in page)))
-        if desk.closed:
-            return
-        if desk.announce:
-            desk.transport.write(frames.text(json.dumps(
+        self._record(desk, [a.id for a in page])
+        if desk.announce and not desk.write(frames.text(json.dumps(
                 {"type": "replayed", "count": len(page), "last_seq": desk.last_seq,
-                 "more": more}, separators=(",", ":"))))
-        if not more:
-            desk.flush_pending()
+                 "more": more}, separators=(",", ":")))):
+            return
+        if more:
+            return
+        if desk.checked:
+            self._go_live(desk)
+        else:
+            desk.ready = True  # live frames wait until its credential is confirmed
+            self.loop.wake()
+
+    def _go_live(self, desk: Desk) -> None:
+        """Write what waited and go live; the desk's resume is now its receipt."""
+        desk.ready = False
+        self._record(desk, desk.flush_pending())
+        principal = desk.principal
+        if desk.receipt and principal.organisation_id is not None:
+            self.ledger.caught_up(CaughtUp(principal.organisation_id, principal.contact_id,
+                                           desk.receipt))
+        desk.receipt = 0
+
+    def _record(self, desk: Desk, alert_ids: list[str]) -> None:
+        if alert_ids and desk.principal.organisation_id is not None:
+            self.ledger.replayed(Replayed(desk.principal.organisation_id,
+                                          desk.principal.contact_id, tuple(alert_ids)))
 
     async def _history(self, desk: Desk, since: int, limit: int) -> list[Alert]:
+        """The page of history after `since`, once the desk's credential is confirmed."""
         async with self.sessions() as session:
+            if not await self._confirm(session, [desk]):
+                return []
             return list((await session.exec(
                 select(Alert).where(col(Alert.seq) > since,
                                     Alert.status == AlertStatus.PUBLISHED,
@@ -289,14 +311,24 @@ class FeedHub:
         process made the change; all desks after a revocation, else only the new ones."""
         count = await revocations(session)
         desks = list(self.desks if count != self.revocations else self.unchecked)
+        if desks:
+            for desk in await self._confirm(session, desks):
+                if desk.ready:
+                    self._go_live(desk)
         self.revocations = count
-        if not desks:
-            return
-        self.unchecked.difference_update(desks)
+
+    async def _confirm(self, session: AsyncSession, desks: list[Desk]) -> list[Desk]:
+        """Close the desks whose credential no longer holds; returns the others, checked."""
         live = await _live_credentials(session, desks)
+        confirmed = []
         for desk in desks:
-            if (desk.session_id or desk.principal.actor.removeprefix("token:")) not in live:
+            self.unchecked.discard(desk)
+            if (desk.session_id or desk.principal.actor.removeprefix("token:")) in live:
+                desk.checked = True
+                confirmed.append(desk)
+            else:
                 desk.shed(UNAUTHENTICATED, "credential revoked", "revoked")
+        return confirmed
 
     # ---- heartbeats and write deadlines
 
@@ -310,8 +342,11 @@ class FeedHub:
             ping = now >= next_ping
             if ping:
                 next_ping = now + self.heartbeat_s
-            for desk in list(self.desks):
-                self._check(desk, now, ping)
+            try:
+                for desk in list(self.desks):
+                    self._check(desk, now, ping)
+            except Exception:  # never let one bad socket stop the heartbeat for all
+                log.exception("feed heartbeat round failed")
             if self.unchecked:
                 # Check new desks' credentials now, in one batch, rather than in front of
                 # the next alert (after a reconnect storm that is thousands of them).
@@ -323,8 +358,8 @@ class FeedHub:
         elif ping and now - desk.last_heard > 1.5 * self.heartbeat_s:
             # Silent through a whole heartbeat since the last ping: the peer is gone.
             desk.shed(TOO_SLOW, "no answer to the heartbeat", "heartbeat", grace_s=0)
-        elif ping and not desk.transport.is_closing():
-            desk.transport.write(frames.PING)
+        elif ping:
+            desk.write(frames.PING)
 
     # ---- health
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from types import FrameType
 
 log = logging.getLogger(__name__)
-RESTART_AFTER_S = 1.0  # a process that died is started again after this pause
+RESTART_AFTER_S = 1.0  # a process that died is started again after this pause, doubled
+RESTART_AT_MOST_S = 30.0  # for each death in a row, up to this
 STOP_WITHIN_S = 10.0  # then the ones that did not stop are killed
 
 
@@ -33,16 +34,21 @@ def supervise(commands: Sequence[list[str]]) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, stop)
-    children = [subprocess.Popen(command) for command in commands]
+    # Sessions of their own: a Ctrl-C in the terminal reaches the supervisor alone, which
+    # then stops each child once, so none is interrupted in the middle of its shutdown.
+    children = [subprocess.Popen(command, start_new_session=True) for command in commands]
     log.info("web processes %s serving one port", ", ".join(str(c.pid) for c in children))
+    pause = RESTART_AFTER_S
     while not stopping:
         time.sleep(0.2)
         for index, child in enumerate(children):
             if child.poll() is not None and not stopping:
-                log.warning("web process %s exited with %s; starting another", child.pid,
-                            child.returncode)
-                time.sleep(RESTART_AFTER_S)
-                children[index] = subprocess.Popen(commands[index])
+                log.warning("web process %s exited with %s; starting another in %.0f s",
+                            child.pid, child.returncode, pause)
+                time.sleep(pause)
+                pause = min(RESTART_AT_MOST_S, pause * 2)
+                if not stopping:
+                    children[index] = subprocess.Popen(commands[index], start_new_session=True)
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)

@@ -65,7 +65,7 @@ async def _first_message_auth(request: web.Request,
         if principal.role not in STAFF_ROLES:
             raise Unauthenticated("the live feed is for partner and police staff")
         return principal
-    except (TimeoutError, ValueError, Unauthenticated) as error:
+    except (TimeoutError, ValueError, RecursionError, Unauthenticated) as error:
         detail = str(error) if isinstance(error, Unauthenticated) else "authenticate first"
         await ws.send_json({"type": "error", "error": "unauthenticated", "detail": detail})
         await ws.close(code=4401, message=b"unauthenticated")
@@ -79,8 +79,10 @@ async def _serve_desk(request: web.Request, ws: web.WebSocketResponse,
     transport = request.transport
     if transport is None:
         return
-    desk = hub.connect(ws, transport, principal,
-                       login.row.id if login else None)
+    # The browser session is the credential only when the principal came from the cookie
+    # (a session still before its second factor may carry a first-message token instead).
+    session_id = login.row.id if login is not None and request.get(PRINCIPAL) else None
+    desk = hub.connect(ws, transport, principal, session_id)
     try:
         try:
             first = await ws.receive(timeout=RESUME_GRACE_S)
@@ -94,6 +96,8 @@ async def _serve_desk(request: web.Request, ws: web.WebSocketResponse,
         async for message in ws:
             if not await _handle(request, desk, message):
                 return
+    except ConnectionError:
+        return  # the desk went away, or was closed, while we answered it
     finally:
         hub.disconnect(desk)
 
@@ -103,7 +107,7 @@ def _resume_since(message: Any) -> int | None:
         return None
     try:
         data = json.loads(message.data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(data, dict) and data.get("type") == "resume":
         since = data.get("since")
@@ -114,6 +118,8 @@ def _resume_since(message: Any) -> int | None:
 
 async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
     """Answer one desk message; False when the socket is done."""
+    if desk.closed:
+        return False
     desk.last_heard = desk.now()
     if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
                         WSMsgType.ERROR):
@@ -130,7 +136,7 @@ async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
         return True
     try:
         data = json.loads(message.data)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deep enough to exhaust the stack, too
         await desk.ws.send_json({"type": "error", "error": "invalid", "detail": "not JSON"})
         return True
     kind = data.get("type") if isinstance(data, dict) else None

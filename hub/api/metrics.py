@@ -33,7 +33,7 @@ def feed_metrics(feed: FeedHub) -> list[tuple[str, str, str, dict[str, str], flo
         ("vigil_feed_records_total", "counter", "feed deliveries recorded as delivered", {},
          feed.ledger.written),
     ]
-    for why in ("slow", "heartbeat", "rate", "revoked", "shutdown"):
+    for why in ("slow", "heartbeat", "rate", "revoked", "error", "shutdown"):
         rows.append(("vigil_feed_closed_total", "counter", "desks the hub closed, by reason",
                      {"reason": why}, stats.closed[why]))
     return rows

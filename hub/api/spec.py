@@ -130,8 +130,8 @@ code 4401.
 The server closes with 1001 when it shuts down, 4401 when the credential is not valid or
 was revoked, 4408 when the desk is too slow (its unsent frames over
 `VIGIL_FEED_BUFFER_BYTES`, a frame waiting past `VIGIL_FEED_WRITE_TIMEOUT_S`, or no answer
-to the heartbeat) and 4429 after more than 100 messages at once or 20 a second; after
-1001, 4408 and 4429 reconnect and resume."""
+to the heartbeat), 4429 after more than 100 messages at once or 20 a second, and 1011
+when a replay failed in the hub; after 1001, 1011, 4408 and 4429 reconnect and resume."""
 
 
 def feed_paths() -> dict[str, Any]:

@@ -255,3 +255,42 @@ async def test_a_reconnect_storm_costs_a_few_queries_not_one_per_desk(
     for ws in desks:
         assert (await next_frame(ws))["seq"] == live["seq"]
         await ws.close()
+
+
+async def test_a_revoked_desk_gets_no_history_from_a_resume(hub: Hub) -> None:
+    publisher = await hub.publisher()
+    org, token = await hub.partner("Bay Tower Security", INSIDE)
+    seqs = [(await hub.publish(publisher, headline=f"History {n}"))["seq"] for n in range(3)]
+    tokens = await hub.call("GET", f"/api/v1/organisations/{org}/tokens", expect=200)
+    async with hub.client.ws_connect("/api/v1/feed", headers=hub.auth(token)) as ws:
+        await ws.send_json({"type": "resume", "since": seqs[-1]})
+        assert (await ws.receive_json(timeout=5))["type"] == "replayed"
+        for row in tokens:  # revoked while the fan-out is idle: no alert to wake it
+            await hub.call("POST", f"/api/v1/tokens/{row['id']}/revoke", expect=200)
+        await ws.send_json({"type": "resume", "since": 0})
+        heard = []
+        while True:
+            message = await ws.receive(timeout=5)
+            if message.type != WSMsgType.TEXT:
+                break
+            heard.append(message.json())
+        assert not [f for f in heard if f["type"] == "alert"]
+        assert ws.close_code == 4401
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["as-the-auth-message", "later"])
+async def test_json_nested_past_the_stack_is_refused_not_a_crash(hub: Hub, first: bool) -> None:
+    _, token = await hub.partner("Bay Tower Security", INSIDE)
+    deep = "[" * 30_000 + "]" * 30_000  # 60 KB: inside the 64 KiB message limit
+    headers = {} if first else hub.auth(token)
+    async with hub.client.ws_connect("/api/v1/feed", headers=headers) as ws:
+        await ws.send_str(deep)
+        frame = await ws.receive_json(timeout=5)
+        if first:
+            assert frame["error"] == "unauthenticated"
+            assert (await ws.receive(timeout=5)).type in (WSMsgType.CLOSE, WSMsgType.CLOSED)
+            assert ws.close_code == 4401
+        else:
+            assert (frame["type"], frame["error"]) == ("error", "invalid")
+            await ws.send_json({"type": "ping"})
+            assert (await next_frame(ws))["type"] == "pong"  # still serving this desk
