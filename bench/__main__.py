@@ -175,7 +175,7 @@ async def measure(server: Server, fleet: Fleet, desks: int, args: argparse.Names
     run = Run(server.kind, desks)
     before = rss_bytes(server.pids())
     at, live, run.failed = fleet.connect(server.feed_url, server.tokens[:desks],
-                                         0 if server.is_hub else None)
+                                         0 if server.is_hub else None, args.marker)
     run.connect_s = max(live) - at if live else float("nan")
     await asyncio.sleep(1.0)
     run.memory_per_desk = (rss_bytes(server.pids()) - before) / max(1, len(live))
@@ -242,6 +242,9 @@ def main() -> None:
                         help="desks (each with a token of its own) per partner organisation")
     parser.add_argument("--no-two-processes", dest="two_processes", action="store_false")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
+    parser.add_argument("--no-marker", dest="marker", action="store_false",
+                        help="for a hub older than the `replayed` frame (a before/after "
+                        "comparison): a desk counts as live once it has sent its resume")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

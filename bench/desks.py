@@ -29,6 +29,7 @@ class Connect:
     tokens: list[str | None]  # a bearer token per socket, or None for the bare servers
     resume_since: int | None  # the hub: send a resume and wait for its `replayed` marker
     at: float
+    marker: bool = True  # False for a hub older than the marker: live once resume is sent
 
 
 class DeskProcess:
@@ -61,13 +62,13 @@ class Fleet:
     def __init__(self, processes: int = 2) -> None:
         self.members = [DeskProcess(n) for n in range(processes)]
 
-    def connect(self, url: str, tokens: list[str | None],
-                resume_since: int | None) -> tuple[float, list[float], int]:
+    def connect(self, url: str, tokens: list[str | None], resume_since: int | None,
+                marker: bool = True) -> tuple[float, list[float], int]:
         """Connect every desk at once; (start, live times, failures)."""
         at = time.monotonic() + 0.5
         share = len(self.members)
         for n, member in enumerate(self.members):
-            member.send("connect", Connect(url, tokens[n::share], resume_since, at))
+            member.send("connect", Connect(url, tokens[n::share], resume_since, at, marker))
         live: list[float] = []
         failed = 0
         for member in self.members:
@@ -172,7 +173,7 @@ class _Desks:
         live = asyncio.get_running_loop().create_future()
         if order.resume_since is not None:
             await ws.send_str(f'{{"type":"resume","since":{order.resume_since}}}')
-        else:
+        if order.resume_since is None or not order.marker:
             live.set_result(time.monotonic())
         self.readers.append(asyncio.create_task(self._read(ws, live)))
         return float(await asyncio.wait_for(live, 120))

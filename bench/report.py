@@ -85,6 +85,9 @@ def table(results: list[Result]) -> str:
             lines.append(_row(f"{desks:,} desks, 2 hub processes: all connected and live",
                               {"hub": f"{two['connect_s']:.2f} s"},
                               _ratio(two, bare, "connect_s")))
+            lines.append(_row(f"{desks:,} desks, 2 hub processes: memory per idle desk",
+                              {"hub": f"{two['memory_per_desk_bytes'] / 1024:.1f} KiB"},
+                              _ratio(two, bare, "memory_per_desk_bytes")))
     return "\n".join(lines)
 
 

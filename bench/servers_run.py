@@ -136,9 +136,10 @@ def start_hub(data: Seeded, processes: int = 1, name: str = "") -> Server:
         env["VIGIL_BROKER_URL"] = os.environ.get("VIGIL_BENCH_REDIS",
                                                  "redis://127.0.0.1:6379/0")
     with open(f"{folder}/hub.log", "ab") as log:
+        extra = ["--processes", str(processes)] if processes > 1 else []
         process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "web", "--port", str(port),
-             "--processes", str(processes)], env=env, stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "hub.cli", "web", "--port", str(port), *extra],
+            env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(name or (f"hub x{processes}" if processes > 1 else "hub"), port, process,
                     data.tokens, data.workdir)
     wait_ready(server, f"{server.base}/healthz", listeners=processes)
