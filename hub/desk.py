@@ -162,8 +162,13 @@ class Desk:
             self.written()
         return written
 
-    def shed(self, code: int, reason: str, why: str, *, grace_s: float = CLOSE_GRACE_S) -> None:
-        """Close at once: stop offering frames, send the close frame, free the buffer soon."""
+    def shed(self, code: int, reason: str, why: str, *, grace_s: float = CLOSE_GRACE_S,
+             linger: bool = False) -> None:
+        """Close at once: stop offering frames, send the close frame, free the buffer soon.
+
+        With `linger` the socket stays open for the peer's answering close (its handler
+        reads and drops what was still coming): closing a socket with unread data in it
+        resets the connection, and the peer would never see the close code."""
         if self.closed:
             return
         self.closed = True
@@ -178,5 +183,6 @@ class Desk:
         if grace_s <= 0:
             self.transport.abort()
             return
-        self.transport.close()  # flushes what it can, then closes
+        if not linger:
+            self.transport.close()  # flushes what it can, then closes
         asyncio.get_running_loop().call_later(grace_s, self.transport.abort)

@@ -109,26 +109,30 @@ def _resume_since(message: Any) -> int | None:
         data = json.loads(message.data)
     except (ValueError, RecursionError):
         return None
-    if isinstance(data, dict) and data.get("type") == "resume":
-        since = data.get("since")
-        if isinstance(since, int) and not isinstance(since, bool) and since >= 0:
-            return since
+    return _since(data) if isinstance(data, dict) and data.get("type") == "resume" else None
+
+
+def _since(data: dict[str, Any]) -> int | None:
+    """A resume's `since`, when it is a whole number >= 0."""
+    since = data.get("since")
+    if isinstance(since, int) and not isinstance(since, bool) and since >= 0:
+        return since
     return None
 
 
 async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
     """Answer one desk message; False when the socket is done."""
-    if desk.closed:
-        return False
-    desk.last_heard = desk.now()
     if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED,
                         WSMsgType.ERROR):
         return False
+    if desk.closed:
+        return True  # closed by the hub: drop what was still coming until the peer's close
+    desk.last_heard = desk.now()
     if message.type == WSMsgType.PONG:
         return True
     if desk.messages.take(desk.now()):
-        desk.shed(TOO_MANY, "too many messages", "rate")
-        return False
+        desk.shed(TOO_MANY, "too many messages", "rate", linger=True)
+        return True
     if message.type == WSMsgType.PING:
         await desk.ws.pong(message.data)
         return True
@@ -141,7 +145,7 @@ async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
         return True
     kind = data.get("type") if isinstance(data, dict) else None
     if kind == "resume":
-        await _resume(request, desk, message)
+        await _resume(request, desk, data)
     elif kind == "ack":
         await _ack(request, desk, data)
     elif kind == "ping":
@@ -152,8 +156,8 @@ async def _handle(request: web.Request, desk: Desk, message: Any) -> bool:
     return True
 
 
-async def _resume(request: web.Request, desk: Desk, message: Any) -> None:
-    since = _resume_since(message)
+async def _resume(request: web.Request, desk: Desk, data: dict[str, Any]) -> None:
+    since = _since(data)
     if since is None:
         await desk.ws.send_json({"type": "error", "error": "invalid",
                                  "detail": "resume needs since: a whole number >= 0",
