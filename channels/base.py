@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -10,9 +11,13 @@ class TargetError(ValueError):
     """A target (address, URL) that this channel can never deliver to."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Message:
-    """A message already rendered for one channel; channels do not render."""
+    """A message already rendered for one channel; channels do not render.
+
+    One Message is shared by every recipient who reads the same words (an alert in one
+    language), so a channel may prepare it once, keyed on its identity; what differs per
+    recipient comes with each send."""
 
     subject: str
     text: str
@@ -27,6 +32,10 @@ class Outcome:
     ok: bool
     error: str | None = None
     permanent: bool = False
+    # The relay or host failed (refused, timed out, hung up, 5xx from a webhook host), not
+    # this recipient: such failures open the route's circuit breaker; a 550 for one address
+    # never does.
+    outage: bool = False
 
 
 class Channel(Protocol):
@@ -35,7 +44,11 @@ class Channel(Protocol):
     `check_target` raises TargetError at enrolment, so a bad address is refused then and
     not discovered at send time. `describe` masks secrets, safe for logs and pages.
     `send` never raises for a remote failure: it reports it in the Outcome; retries,
-    timeouts and backoff belong to the dispatcher.
+    timeouts, backoff and circuit breakers belong to the dispatcher. `headers` are this
+    recipient's own (Message-ID, List-Unsubscribe); channels without headers ignore them.
+    `route` names the relay or host a target is reached through (masked: it is shown in
+    metrics), one circuit breaker per route; `probe` asks that route whether it answers
+    again, without sending anything.
     """
 
     name: str
@@ -48,4 +61,9 @@ class Channel(Protocol):
 
     def describe(self, target: str) -> str: ...
 
-    async def send(self, message: Message, target: str) -> Outcome: ...
+    def route(self, target: str) -> str: ...
+
+    async def probe(self, route: str) -> bool: ...
+
+    async def send(self, message: Message, target: str,
+                   headers: Mapping[str, str] | None = None) -> Outcome: ...

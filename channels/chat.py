@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import unquote
 
 import apprise
@@ -20,12 +21,17 @@ _PLAIN_SEGMENT = re.compile(r"^([a-z]{1,9}|[#@!][\w.:-]{1,64})$")
 # apprise plugins log a refused delivery as "... error=<HTTP status>."
 _HTTP_STATUS = re.compile(r"\berror=(\d{3})\b")
 _RETRYABLE_4XX = {408, 429}  # request timeout, rate limited: the same request may succeed later
+# Schemes that post to a host named in the URL, and the port each uses by default.
+_HOST_PORTS = {"json": 80, "jsons": 443, "xml": 80, "xmls": 443, "form": 80, "forms": 443}
+PROBE_TIMEOUT_S = 5.0
 
 
 class ChatChannel:
     name = "chat"
     individual = False  # a chat URL is a room or a webhook: a group, never one named person
-    max_in_flight = 16  # each send is its own HTTP request
+
+    def __init__(self, concurrency: int = 16) -> None:
+        self.max_in_flight = concurrency  # each send is its own HTTP request
 
     def check_target(self, target: str) -> None:
         """Refuse anything but an apprise URL (slack://, tgram://, json://...) apprise can load."""
@@ -45,11 +51,42 @@ class ChatChannel:
         """The target with user info, tokens and query values masked; scheme and host kept."""
         return _masked(target)[0]
 
-    async def send(self, message: Message, target: str) -> Outcome:
+    def route(self, target: str) -> str:
+        """The host a target posts to (`json://hooks.example:8080`), or the service
+        (`slack`) for the schemes whose host is a token."""
+        scheme, _, rest = target.partition("://")
+        hostport = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        host = hostport.rpartition(":")[0] if hostport.rpartition(":")[2].isdigit() \
+            else hostport
+        scheme = scheme.lower()
+        if scheme in _HOST_PORTS and _HOSTNAME.match(host):
+            return f"{scheme}://{hostport}"
+        return scheme
+
+    async def probe(self, route: str) -> bool:
+        """Whether a webhook host takes a TCP connection again. A service reached by name
+        (slack, tgram) has no host of ours to ask: the next sends are its probe."""
+        scheme, _, hostport = route.partition("://")
+        if not hostport:
+            return True
+        host, colon, port = hostport.rpartition(":")
+        if not (colon and port.isdigit()):
+            host, port = hostport, str(_HOST_PORTS[scheme])
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(host.strip("[]"), int(port)), PROBE_TIMEOUT_S)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        return True
+
+    async def send(self, message: Message, target: str,
+                   headers: Mapping[str, str] | None = None) -> Outcome:
         """Deliver through apprise; ok only when apprise reports SUCCESS.
 
         Never raises for a remote failure. An HTTP 4xx (but 408/429) or a URL apprise cannot
-        load is permanent; 5xx, refused connections and timeouts are temporary.
+        load is permanent; 5xx, 408, 429, refused connections and timeouts are temporary
+        and an outage of the host.
         """
         description, secrets = _masked(target)
         notifier = apprise.Apprise()
@@ -65,9 +102,10 @@ class ChatChannel:
         codes = [int(code) for reason in reasons for code in _HTTP_STATUS.findall(reason)]
         if codes:
             permanent = all(400 <= code < 500 and code not in _RETRYABLE_4XX for code in codes)
-            return Outcome(False, f"{description}: HTTP {codes[-1]}", permanent)
+            return Outcome(False, f"{description}: HTTP {codes[-1]}", permanent,
+                           outage=not permanent)
         reason = _scrub(reasons[-1], secrets) if reasons else f"apprise reported {status}"
-        return Outcome(False, f"{description}: {reason}")
+        return Outcome(False, f"{description}: {reason}", outage=True)
 
 
 def _schemes(*protocols: str | Iterable[str] | None) -> set[str]:

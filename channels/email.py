@@ -1,4 +1,5 @@
-"""Email channel: addresses checked and masked; mail sent over one reused SMTP connection."""
+"""Email channel: addresses checked and masked; mail sent over a pool of reused SMTP
+connections."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import email.policy
 import io
 import re
 import ssl
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.generator import BytesGenerator
@@ -33,7 +37,7 @@ _POLICY = email.policy.default.clone(max_line_length=998)
 # Written by the channel from the Message and the target. A caller's headers may add
 # List-Unsubscribe or pin Message-ID, never redirect a mail or change its structure.
 _CHANNEL_HEADERS = frozenset({
-    "from", "sender", "to", "cc", "bcc", "subject",
+    "from", "sender", "to", "cc", "bcc", "subject", "date",
     "mime-version", "content-type", "content-transfer-encoding",
 })
 
@@ -77,21 +81,48 @@ class _Relay:
         return f"{self.scheme}://{login}{host}:{self.port}"
 
 
-class EmailChannel:
-    """Sends each message as its own mail over one kept-open SMTP connection.
+class _Connection:
+    """One SMTP session of the pool, opened when first used and reopened when dropped."""
 
-    `EmailChannel()` without an smtp_url only checks and describes addresses.
+    def __init__(self) -> None:
+        self.smtp: aiosmtplib.SMTP | None = None
+        self.sent = 0  # mails on this session, to hang up before the relay's own cap
+
+    def drop(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    async def hang_up(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is None:
+            return
+        try:
+            if smtp.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await smtp.quit()
+        finally:
+            smtp.close()
+
+
+class EmailChannel:
+    """Sends each message as its own mail over a pool of kept-open SMTP connections.
+
+    A mail is flattened once per Message and character set (the From, Subject and both
+    bodies); each send adds only the recipient's own header lines (To, Date, Message-ID,
+    List-Unsubscribe) in front of those bytes. `EmailChannel()` without an smtp_url only
+    checks and describes addresses.
     """
 
     name = "email"
     individual = True
-    max_in_flight = 1  # one SMTP connection carries one message at a time anyway
 
     def __init__(
         self,
         smtp_url: str | None = None,
         mail_from: str | None = None,
         *,
+        connections: int = 1,
         timeout: float = 10.0,
         max_per_connection: int = 100,
         tls_context: ssl.SSLContext | None = None,
@@ -101,15 +132,23 @@ class EmailChannel:
         self._envelope_from = parseaddr(self._mail_from)[1]
         if self._relay and not _SENDER.match(self._envelope_from):
             raise ValueError("mail_from must be an address such as 'Vigil <alerts@example.org>'")
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
         self._timeout = timeout  # per connect and per SMTP command, so a hung relay ends
         # Relays cap mails per session (often 100); hanging up first avoids a 421 mid-run.
         self._max_per_connection = max_per_connection
         self._tls_context = tls_context
-        self._lock = asyncio.Lock()  # one SMTP transaction at a time on the shared connection
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._sent_on_connection = 0
+        self._pool = [_Connection() for _ in range(connections)]
+        self._idle: asyncio.Queue[_Connection] = asyncio.Queue()
+        for connection in self._pool:
+            self._idle.put_nowait(connection)
+        # Each connection carries one mail at a time; the dispatcher keeps more sends in
+        # flight than that, so a connection never waits for a send's record to be written.
+        self.max_in_flight = 4 * connections
         self._helo_name: str | None = None  # resolved once: getfqdn can be slow
         self._unreachable: tuple[float, str] | None = None  # last failed connect: (when, error)
+        self._flattened: OrderedDict[tuple[int, bool], tuple[Message, bytes]] = OrderedDict()
+        self._date: tuple[int, str] = (0, "")
 
     def __repr__(self) -> str:
         relay = self._relay.describe() if self._relay else "addresses only"
@@ -123,123 +162,174 @@ class EmailChannel:
         local, _, domain = target.partition("@")
         return f"{local[:1]}***@{domain}"
 
-    async def send(self, message: Message, target: str) -> Outcome:
+    def route(self, target: str) -> str:
+        return self._relay.describe() if self._relay else "email"
+
+    async def probe(self, route: str) -> bool:
+        """Whether the relay takes a session again (connect, EHLO, NOOP); the connection
+        stays in the pool for the sends that follow."""
+        if self._relay is None:
+            return False
+        connection = await self._idle.get()
+        try:
+            smtp = await self._connection(connection, self._relay)
+            await smtp.noop()
+        except (aiosmtplib.SMTPException, OSError):
+            connection.drop()
+            return False
+        finally:
+            self._idle.put_nowait(connection)
+        self._unreachable = None
+        return True
+
+    async def send(self, message: Message, target: str,
+                   headers: Mapping[str, str] | None = None) -> Outcome:
         """Deliver one message to one address; report the relay's answer, never raise for it.
 
         ok on a 2xx acceptance. A 5xx reply to MAIL, RCPT or DATA is permanent (the relay
-        will refuse this mail again); 4xx replies, refused or dropped connections, failed
-        logins and timeouts are temporary. A connection the relay dropped while idle is
-        reopened and the message sent once more; the Message-ID stays the same, so a
-        receiver can drop the rare duplicate. Sends queued behind a failed connect get
-        its error without trying again. Cancelling a send closes the connection, since
-        the relay's reply to it would otherwise be read by the next send.
+        will refuse this mail again); 4xx replies are temporary. Refused or dropped
+        connections, failed logins, 421 and timeouts are temporary and an outage of the
+        relay. A connection the relay dropped while idle is reopened and the message sent
+        once more; the Message-ID stays the same, so a receiver can drop the rare
+        duplicate. Sends queued behind a failed connect get its error without trying
+        again. Cancelling a send closes its connection, since the relay's reply to it
+        would otherwise be read by the next send.
         """
         if self._relay is None:
             return Outcome(ok=False, permanent=True,
                            error="email is off: this EmailChannel has no smtp_url to send through")
+        utf8 = not (self._envelope_from + target).isascii()
         try:
             self.check_target(target)
-            mail = self._compose(message, target)
+            data = self._mail(message, target, headers or {}, utf8)
         except ValueError as exc:
             return Outcome(ok=False, permanent=True,
                            error=f"cannot write mail to {self.describe(target)}: {exc}")
         queued_at = asyncio.get_running_loop().time()
-        async with self._lock:
+        connection = await self._idle.get()
+        try:
             # Sends that queued while a connect failed share its answer: a fan-out to a
             # dead relay costs one connect timeout, not one per message.
             if self._unreachable and self._unreachable[0] > queued_at:
-                return Outcome(ok=False, error=self._unreachable[1])
-            return await self._deliver(self._relay, mail, target)
+                return Outcome(ok=False, error=self._unreachable[1], outage=True)
+            return await self._deliver(connection, self._relay, data, target, utf8)
+        finally:
+            self._idle.put_nowait(connection)
 
     async def close(self) -> None:
-        """Say QUIT and hang up; a later send opens a new connection."""
-        async with self._lock:
-            await self._hang_up()
+        """Say QUIT and hang up every connection; a later send opens new ones."""
+        taken = [await self._idle.get() for _ in self._pool]
+        try:
+            for connection in taken:
+                await connection.hang_up()
+        finally:
+            for connection in taken:
+                self._idle.put_nowait(connection)
 
-    def _compose(self, message: Message, target: str) -> EmailMessage:
+    def _mail(self, message: Message, target: str, headers: Mapping[str, str],
+              utf8: bool) -> bytes:
+        """The mail's bytes: this recipient's header lines, then the shared flattened part."""
+        policy = _POLICY.clone(linesep="\r\n", utf8=utf8)
+        lines = [f"To: {target}\r\n", f"Date: {self._now()}\r\n"]
+        for name, value in headers.items():
+            lines.append(_header_line(name, value, policy))
+        if "Message-ID" not in headers and "Message-ID" not in message.headers:
+            domain = self._envelope_from.rpartition("@")[2]
+            lines.append(f"Message-ID: {make_msgid(domain=domain)}\r\n")
+        return "".join(lines).encode() + self._flatten(message, policy, utf8)
+
+    def _flatten(self, message: Message, policy: email.policy.EmailPolicy[EmailMessage],
+                 utf8: bool) -> bytes:
+        key = (id(message), utf8)
+        cached = self._flattened.get(key)
+        if cached is not None and cached[0] is message:
+            self._flattened.move_to_end(key)
+            return cached[1]
         mail = EmailMessage(policy=_POLICY)
         mail["From"] = self._mail_from
-        mail["To"] = target
         mail["Subject"] = message.subject
-        mail["Date"] = format_datetime(datetime.now(UTC))
         # RFC 3834: tells autoresponders (out-of-office) not to answer an alert.
         mail["Auto-Submitted"] = "auto-generated"
         for name, value in message.headers.items():
-            if not _HEADER_NAME.match(name):
-                raise ValueError(f"{name!r} is not a header name")
-            if name.lower() in _CHANNEL_HEADERS:
-                raise ValueError(f"header {name} is written by the channel")
+            _check_header(name)
             del mail[name]
             mail[name] = value  # raises ValueError on CR or LF: no header injection
-        if "Message-ID" not in mail:
-            mail["Message-ID"] = make_msgid(domain=self._envelope_from.rpartition("@")[2])
         mail.set_content(message.text)
         if message.html is not None:
             mail.add_alternative(message.html, subtype="html")
-        return mail
-
-    async def _send(self, smtp: aiosmtplib.SMTP, mail: EmailMessage, target: str) -> None:
-        """Send as aiosmtplib's send_message would, but flattened with our own policy."""
-        utf8 = not (self._envelope_from + target).isascii()
-        if utf8 and not smtp.supports_extension("smtputf8"):
-            raise aiosmtplib.SMTPNotSupported("the relay does not support SMTPUTF8 addresses")
-        policy = _POLICY.clone(linesep="\r\n", utf8=utf8)
         with io.BytesIO() as out:
             BytesGenerator(out, policy=policy).flatten(mail)
             data = out.getvalue()
-        await smtp.sendmail(self._envelope_from, [target], data,
-                            mail_options=["SMTPUTF8"] if utf8 else [])
+        self._flattened[key] = (message, data)  # holding the message keeps its id unique
+        if len(self._flattened) > 256:
+            self._flattened.popitem(last=False)
+        return data
 
-    async def _deliver(self, relay: _Relay, mail: EmailMessage, target: str) -> Outcome:
+    def _now(self) -> str:
+        second = int(time.time())
+        if self._date[0] != second:
+            self._date = (second, format_datetime(datetime.fromtimestamp(second, UTC)))
+        return self._date[1]
+
+    async def _deliver(self, connection: _Connection, relay: _Relay, data: bytes, target: str,
+                       utf8: bool) -> Outcome:
         for attempt in (1, 2):
-            reused = self._smtp is not None and self._smtp.is_connected
+            reused = connection.smtp is not None and connection.smtp.is_connected
             try:
-                smtp = await self._connection(relay)
+                smtp = await self._connection(connection, relay)
             except (aiosmtplib.SMTPException, OSError) as exc:
                 error = f"cannot use {relay.describe()}: {_text(exc)}"
                 self._unreachable = (asyncio.get_running_loop().time(), error)
-                return Outcome(ok=False, error=error)
+                return Outcome(ok=False, error=error, outage=True)
             try:
-                await self._send(smtp, mail, target)
+                if utf8 and not smtp.supports_extension("smtputf8"):
+                    raise aiosmtplib.SMTPNotSupported(
+                        "the relay does not support SMTPUTF8 addresses")
+                await smtp.sendmail(self._envelope_from, [target], data,
+                                    mail_options=["SMTPUTF8"] if utf8 else [])
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 refusal = exc.recipients[0]
-                return self._refused(refusal.code, refusal.message, target)
+                return self._refused(connection, refusal.code, refusal.message, target)
             except aiosmtplib.SMTPHeloError as exc:
-                self._drop()  # the relay refused the session, not this mail
-                return Outcome(ok=False, error=f"{relay.describe()} refused EHLO: {_text(exc)}")
+                connection.drop()  # the relay refused the session, not this mail
+                return Outcome(ok=False, outage=True,
+                               error=f"{relay.describe()} refused EHLO: {_text(exc)}")
             except aiosmtplib.SMTPResponseException as exc:
-                return self._refused(exc.code, exc.message, target)
+                return self._refused(connection, exc.code, exc.message, target)
             except (aiosmtplib.SMTPNotSupported, ValueError) as exc:
                 return Outcome(ok=False, permanent=True,
                                error=f"cannot send to {self.describe(target)}: {_text(exc)}")
             except aiosmtplib.SMTPServerDisconnected as exc:
-                self._drop()
+                connection.drop()
                 if reused and attempt == 1:
                     continue  # the relay closed an idle connection; a fresh one will do
-                return Outcome(ok=False, error=f"{relay.describe()} hung up: {_text(exc)}")
+                return Outcome(ok=False, outage=True,
+                               error=f"{relay.describe()} hung up: {_text(exc)}")
             except (aiosmtplib.SMTPException, OSError) as exc:
-                self._drop()  # a timed-out command leaves the session in an unknown state
-                return Outcome(ok=False, error=f"{relay.describe()} failed: {_text(exc)}")
+                connection.drop()  # a timed-out command leaves the session in an unknown state
+                return Outcome(ok=False, outage=True,
+                               error=f"{relay.describe()} failed: {_text(exc)}")
             except BaseException:
-                self._drop()
+                connection.drop()
                 raise
-            self._sent_on_connection += 1
+            connection.sent += 1
             return Outcome(ok=True)
         raise AssertionError("unreachable: the second attempt always returns")
 
-    def _refused(self, code: int, text: str, target: str) -> Outcome:
-        if code == 421:  # the relay is closing this session
-            self._drop()
-        return Outcome(ok=False, permanent=500 <= code < 600,
+    def _refused(self, connection: _Connection, code: int, text: str, target: str) -> Outcome:
+        closing = code == 421  # the relay is closing this session: an outage, not this mail
+        if closing:
+            connection.drop()
+        return Outcome(ok=False, permanent=500 <= code < 600, outage=closing,
                        error=f"{code} {text} (to {self.describe(target)})")
 
-    async def _connection(self, relay: _Relay) -> aiosmtplib.SMTP:
-        smtp = self._smtp
+    async def _connection(self, connection: _Connection, relay: _Relay) -> aiosmtplib.SMTP:
+        smtp = connection.smtp
         if smtp is not None and smtp.is_connected:
-            if self._sent_on_connection < self._max_per_connection:
+            if connection.sent < self._max_per_connection:
                 return smtp
-            await self._hang_up()
-        self._drop()
+            await connection.hang_up()
+        connection.drop()
         smtp = aiosmtplib.SMTP(
             hostname=relay.host, port=relay.port,
             username=relay.username, password=relay.password,
@@ -249,25 +339,26 @@ class EmailChannel:
             timeout=self._timeout, local_hostname=self._helo_name,
         )
         await smtp.connect()
-        self._smtp, self._sent_on_connection = smtp, 0
+        connection.smtp, connection.sent = smtp, 0
         self._helo_name = smtp.local_hostname
         return smtp
 
-    async def _hang_up(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is None:
-            return
-        try:
-            if smtp.is_connected:
-                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                    await smtp.quit()
-        finally:
-            smtp.close()
 
-    def _drop(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None:
-            smtp.close()
+def _check_header(name: str) -> None:
+    if not _HEADER_NAME.match(name):
+        raise ValueError(f"{name!r} is not a header name")
+    if name.lower() in _CHANNEL_HEADERS:
+        raise ValueError(f"header {name} is written by the channel")
+
+
+def _header_line(name: str, value: str, policy: email.policy.EmailPolicy[EmailMessage]) -> str:
+    """One recipient's header, checked as the message's own headers are."""
+    _check_header(name)
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name} contains a linefeed")
+    if value.isascii() and len(name) + len(value) < 996:
+        return f"{name}: {value}\r\n"
+    return policy.fold(name, value)
 
 
 def _text(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from functools import partial
 
 from aiohttp import web
 
@@ -37,8 +38,10 @@ from hub.http import (
     BUS,
     CLOCK,
     COOKIES,
+    DISPATCHER,
     FEED,
     LIMITS,
+    METRICS,
     NOTICES,
     SESSIONS,
     SETTINGS,
@@ -47,6 +50,7 @@ from hub.http import (
     errors_as_json,
 )
 from hub.messages import Renderer
+from hub.metrics import Metrics, Reading, http_middleware
 from hub.notices import Notices
 from hub.sessions import CookiePolicy
 from hub.settings import Settings
@@ -56,14 +60,15 @@ from partners.credentials import ensure_bootstrap_token
 from partners.models import utcnow
 
 log = logging.getLogger(__name__)
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 ESCALATOR = web.AppKey("escalator", Escalator)
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True,
                worker: bool = True) -> web.Application:
     """A hub web process; with `worker`, also the delivery worker (the `serve` shape)."""
-    app = web.Application(middlewares=[errors_as_json, guard])
+    app = web.Application()
+    app[METRICS] = Metrics()
+    app.middlewares.extend([http_middleware(app[METRICS]), errors_as_json, guard])
     app[SETTINGS] = settings = settings.with_secret_key()
     app[CLOCK] = clock
     assert settings.secret_key
@@ -134,6 +139,7 @@ async def _live_feed(app: web.Application) -> AsyncIterator[None]:
                         write_timeout_s=settings.feed_write_timeout_s,
                         replay_max=settings.feed_replay_max)
     app[FEED] = FeedHub(app[SESSIONS], app[CLOCK], limits, settings.feed_heartbeat_s)
+    app[METRICS].add(Reading(partial(metrics.feed_metrics, app[FEED])))
     app[BUS].subscribe(app[FEED].notify)
     await app[FEED].start()
     yield
@@ -142,19 +148,21 @@ async def _live_feed(app: web.Application) -> AsyncIterator[None]:
 
 def build_channels(settings: Settings) -> dict[str, Channel]:
     """The outbound channels this hub can use; email only with an SMTP server."""
-    channels: dict[str, Channel] = {"chat": ChatChannel()}
+    channels: dict[str, Channel] = {"chat": ChatChannel(settings.chat_concurrency)}
     if settings.smtp_url:
-        channels["email"] = EmailChannel(settings.smtp_url, settings.mail_from)
+        channels["email"] = EmailChannel(settings.smtp_url, settings.mail_from,
+                                         connections=settings.smtp_connections)
     return channels
 
 
 async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
     channels = build_channels(app[SETTINGS])
     app[DISPATCHER] = Dispatcher(app[SESSIONS], channels, renderer(app[SETTINGS]), app[CLOCK],
-                                 timing=Timing(lease_s=app[SETTINGS].delivery_lease_s))
+                                 timing=Timing(lease_s=app[SETTINGS].delivery_lease_s),
+                                 metrics=app[METRICS])
     app[BUS].subscribe(app[DISPATCHER].notify)
     escalator = Escalator(app[SESSIONS], app[CLOCK], frozenset(channels),
-                          app[DISPATCHER].notify)
+                          app[DISPATCHER].notify, metrics=app[METRICS])
     app[ESCALATOR] = escalator
     await app[DISPATCHER].start()
     await escalator.start()

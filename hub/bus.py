@@ -31,6 +31,10 @@ class LocalBus:
     async def start(self) -> None:
         return None
 
+    async def check(self) -> str:
+        """How the broker answers: raises when it does not."""
+        return "in-process"
+
     async def close(self) -> None:
         return None
 
@@ -67,6 +71,10 @@ class RedisBus(LocalBus):
             if message is not None:
                 for listener in self.listeners:
                     listener(int(message["data"]))
+
+    async def check(self) -> str:
+        await self.client.ping()
+        return "ok"
 
     async def close(self) -> None:
         if self.reader is not None:

@@ -1,58 +1,80 @@
-"""Outbox workers: claim due deliveries, send them, record the attempt."""
+"""Outbox workers: claim what the channels can send now, send it, record it in batches.
+
+Each channel has a lane of slots (its `max_in_flight`). A worker claims at most what its
+lanes can take (their free slots and as many again waiting), leases those rows for a few
+seconds and renews the lease while it lives; so a killed worker's rows are free again
+within one lease, and at most one send per slot is of unknown outcome. A slot is free
+once its outcome is committed (see hub.outbox_records). A route whose breaker is open
+(hub.breakers) gets nothing sent: its rows are held until a probe finds it answering.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.base import Channel, Message, Outcome
-from hub import audit
 from hub.background import Loop
+from hub.breakers import Breaker, Breakers
 from hub.db import Sessions
 from hub.messages import Renderer
-from hub.models import Alert, Delivery, DeliveryAttempt, DeliveryStatus
+from hub.metrics import Metrics
+from hub.models import Alert, Delivery
+from hub.outbox_records import DUE, HELD, Recorder, RetryPolicy, Sent
 from hub.targeting import FEED
 from partners.models import Contact, Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
-DONE = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.DEAD)
-DUE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter, then dead. Attempt n waits base * 2^(n-1), capped,
-    half of it fixed and half random, so a recovering server is not hit by a thundering herd
-    and no retry comes back at once."""
-
-    max_attempts: int = 8
-    base_s: float = 5.0
-    cap_s: float = 900.0
-
-    def delay_s(self, attempts: int, rand: Callable[[], float]) -> float:
-        window = min(self.cap_s, self.base_s * 2 ** max(0, attempts - 1))
-        return window / 2 + rand() * window / 2
+UNCONFIGURED = ""  # the lane of rows for a channel this hub has switched off
 
 
 @dataclass(frozen=True)
 class Timing:
-    lease_s: float = 120.0
+    lease_s: float = 10.0  # how long a claim lasts unless renewed; renewed every third of it
     poll_s: float = 1.0  # how often due retries are looked for when nothing wakes us
-    batch: int = 200
+    send_timeout_s: float = 30.0  # one send; the lease is renewed meanwhile
+    hold_s: float = 60.0  # a held row's hold, should its holder die before the route answers
 
-    @property
-    def send_timeout_s(self) -> float:
-        # Well inside the lease, so a live worker never loses a claim while it sends.
-        return min(30.0, self.lease_s / 3)
+
+@dataclass
+class Job:
+    """One claimed row, with what sending it needs."""
+
+    sent: Sent
+    alert: Alert | None
+    target: str | None
+    language: str | None
+    idempotency_key: str
+    resident_id: str | None
+    resident_active: bool
+
+
+class Lane:
+    """A channel's slots: one task per slot, each with one job at a time."""
+
+    def __init__(self, name: str, channel: Channel | None, size: int) -> None:
+        self.name, self.channel, self.size = name, channel, size
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.busy = 0
+        self.more = False  # the last claim filled the room: more may be due
+
+    def room(self) -> int:
+        """How many rows to claim: free slots, and as many again waiting for a slot."""
+        return max(0, 2 * self.size - self.busy - self.queue.qsize())
 
 
 class Dispatcher:
@@ -60,149 +82,272 @@ class Dispatcher:
 
     def __init__(self, sessions: Sessions, channels: dict[str, Channel], renderer: Renderer,
                  clock: Callable[[], datetime], *, policy: RetryPolicy = RetryPolicy(),
-                 timing: Timing = Timing(), rand: Callable[[], float] = random.random) -> None:
+                 timing: Timing = Timing(), rand: Callable[[], float] = random.random,
+                 metrics: Metrics | None = None) -> None:
         self.sessions, self.channels, self.renderer = sessions, channels, renderer
-        self.clock, self.policy, self.timing, self.rand = clock, policy, timing, rand
+        self.clock, self.timing = clock, timing
+        self.metrics = metrics or Metrics()
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
-        self.loop = Loop("delivery worker", self.drain, timing.poll_s)
-        self.slots = {name: asyncio.Semaphore(channel.max_in_flight)
+        self.recorder = Recorder(sessions, clock, self.worker_id, self.metrics, policy=policy,
+                                 hold_s=timing.hold_s, rand=rand)
+        self.breakers = Breakers(channels, self.metrics, self._release)
+        self.lanes = {name: Lane(name, channel, channel.max_in_flight)
                       for name, channel in channels.items()}
-        self.unconfigured = asyncio.Semaphore(1)  # rows for a channel this hub has switched off
+        self.lanes[UNCONFIGURED] = Lane(UNCONFIGURED, None, 1)
+        self.loop = Loop("delivery worker", self.drain, timing.poll_s)
+        self.renewal = Loop("delivery lease renewal", self.renew, timing.lease_s / 3)
+        self.slots: list[asyncio.Task[None]] = []
+        self.messages: OrderedDict[tuple[str, str | None, bool, str | None], Message] = \
+            OrderedDict()
+
+    @property
+    def rand(self) -> Callable[[], float]:
+        return self.recorder.rand
+
+    @rand.setter
+    def rand(self, rand: Callable[[], float]) -> None:
+        self.recorder.rand = rand  # the retry jitter, the only randomness
 
     def notify(self, _seq: int = 0) -> None:
         self.loop.wake()
 
     async def start(self) -> None:
+        try:
+            await self.release_holds()
+        except Exception:  # the database is not there yet: holds end on their own
+            log.exception("releasing held deliveries at start failed")
+        self.recorder.start()
+        for lane in self.lanes.values():
+            self.slots += [asyncio.create_task(self._slot(lane), name=f"{lane.name} slot")
+                           for _ in range(lane.size)]
+        self.renewal.start()
         self.loop.start()
 
     async def close(self) -> None:
+        """Stop claiming, let sends under way finish (briefly), record them, and hand the
+        rows still waiting back to the outbox, so that a restart sends them at once."""
         await self.loop.close()
+        for lane in self.lanes.values():
+            while not lane.queue.empty():
+                lane.queue.get_nowait()
+        for _ in range(250):  # up to 5 s for the sends under way
+            if not any(lane.busy for lane in self.lanes.values()):
+                break
+            await asyncio.sleep(0.02)
+        for task in self.slots:
+            task.cancel()
+        for task in self.slots:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.slots = []
+        await self.recorder.close()
+        await self.renewal.close()
+        await self.breakers.close()
+        with contextlib.suppress(Exception):
+            await self._let_go()
 
     async def drain(self) -> None:
-        """Send batches until nothing is due."""
+        """Claim until the lanes are full or nothing more is due."""
         while await self.run_once():
             pass
 
     async def run_once(self) -> int:
-        """Claim one batch of due deliveries and send them; how many were claimed."""
-        claimed = await self.claim()
-        await asyncio.gather(*(self._deliver(delivery_id, channel)
-                               for delivery_id, channel in claimed))
-        return len(claimed)
+        """Claim what the lanes have room for and queue it; how many rows were claimed."""
+        wanted = {name: lane.room() for name, lane in self.lanes.items() if lane.room()}
+        if not wanted:
+            return 0
+        jobs = await self.claim(wanted)
+        for name, room in wanted.items():
+            claimed = [job for job in jobs if self._lane_of(job) == name]
+            self.lanes[name].more = len(claimed) == room
+            for job in claimed:
+                self.lanes[name].queue.put_nowait(job)
+        return len(jobs)
 
-    async def claim(self) -> list[tuple[str, str]]:
-        """Lease due rows to this worker. SKIP LOCKED lets many workers share the outbox on
-        PostgreSQL; SQLite has a single writer, so its UPDATE is atomic as it stands."""
+    async def claim(self, wanted: Mapping[str, int]) -> list[Job]:
+        """Lease up to `wanted[channel]` due rows of each channel to this worker, in one
+        transaction. SKIP LOCKED lets many workers share the outbox on PostgreSQL; on
+        SQLite each UPDATE is atomic as it stands."""
         now = self.clock()
-        due = (
-            select(Delivery.id, Delivery.channel)
-            .where(col(Delivery.channel) != FEED, col(Delivery.status).in_(DUE),
-                   col(Delivery.next_attempt_at) <= now,
-                   or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now))
-            .order_by(col(Delivery.next_attempt_at)).limit(self.timing.batch)
-            .with_for_update(skip_locked=True)
-        )
+        until = now + timedelta(seconds=self.timing.lease_s)
+        configured = [name for name in self.channels]
         async with self.sessions() as session:
-            rows = [(row_id, channel) for row_id, channel in (await session.exec(due)).all()]
-            if rows:
-                await session.exec(
-                    update(Delivery).where(col(Delivery.id).in_([r[0] for r in rows]))
-                    .values(claimed_by=self.worker_id,
-                            claimed_until=now + timedelta(seconds=self.timing.lease_s)))
-                await session.commit()
-            return rows
+            ids: list[str] = []
+            for name, room in wanted.items():
+                of_channel = col(Delivery.channel) == name if name != UNCONFIGURED else \
+                    col(Delivery.channel).not_in([FEED, *configured])
+                due = (select(Delivery.id)
+                       .where(of_channel, col(Delivery.status).in_(DUE),
+                              col(Delivery.next_attempt_at) <= now,
+                              or_(col(Delivery.claimed_until).is_(None),
+                                  col(Delivery.claimed_until) < now))
+                       .order_by(col(Delivery.next_attempt_at)).limit(room)
+                       .with_for_update(skip_locked=True))
+                result = await session.exec(
+                    update(Delivery).where(col(Delivery.id).in_(due.scalar_subquery()))
+                    .values(claimed_by=self.worker_id, claimed_until=until)
+                    .returning(col(Delivery.id)))
+                ids += list(result.scalars())
+            jobs = await _jobs(session, ids) if ids else []
+            await session.commit()
+        return jobs
 
-    async def _deliver(self, delivery_id: str, channel_name: str) -> None:
-        # Prepare, send and record as one unit per channel slot: a success is committed
-        # before the slot is free again, so a crash leaves at most one unknown outcome per
-        # slot, and a row recorded as sent is never sent again.
-        async with self.slots.get(channel_name, self.unconfigured):
-            prepared = await self._prepare(delivery_id)
-            if prepared is None:
-                return
-            channel, message, target = prepared
-            started = time.perf_counter()
-            outcome = await self._send(channel, message, target)
-            await self._record(delivery_id, outcome, int((time.perf_counter() - started) * 1000))
-
-    async def _prepare(self, delivery_id: str) -> tuple[Channel, Message, str] | None:
+    async def renew(self) -> None:
+        """Extend every claim of this worker: a live worker never loses one, however long a
+        send takes; a dead one stops renewing and its rows are free within a lease."""
         async with self.sessions() as session:
-            # Renew the claim as the send begins; if the lease ran out while the row waited
-            # and another worker took it, or it is already sent, leave it alone.
-            renewed = await session.exec(
-                update(Delivery).where(col(Delivery.id) == delivery_id,
-                                       col(Delivery.claimed_by) == self.worker_id,
+            await session.exec(
+                update(Delivery).where(col(Delivery.claimed_by) == self.worker_id,
                                        col(Delivery.status).in_(DUE))
                 .values(claimed_until=self.clock() + timedelta(seconds=self.timing.lease_s)))
             await session.commit()
-            if renewed.rowcount != 1:
-                return None
-            delivery = await session.get(Delivery, delivery_id)
-            assert delivery is not None
-            alert = await session.get(Alert, delivery.alert_id)
-            contact = await session.get(Contact, delivery.contact_id) if delivery.contact_id \
-                else None
-            resident = await session.get(Subscription, delivery.subscription_id) \
-                if delivery.subscription_id else None
-        channel = self.channels.get(delivery.channel)
-        target = resident.email if resident else _target(delivery.channel, contact)
-        if resident is not None and resident.status != SubscriptionStatus.ACTIVE:
-            await self._record(delivery_id, Outcome(
-                ok=False, permanent=True, error="the resident unsubscribed"), 0)
-            return None
-        if alert is None or channel is None or target is None:
-            reason = "channel not configured" if channel is None else "recipient has no address"
-            await self._record(delivery_id, Outcome(ok=False, error=reason,
-                                                    permanent=channel is not None), 0)
-            return None
-        if alert.expires is not None and alert.expires <= self.clock():
-            await self._record(delivery_id, Outcome(
-                ok=False, permanent=True, error="the alert expired before it could be sent"), 0)
-            return None
-        message = self.renderer.alert(
-            alert, idempotency_key=delivery.idempotency_key, html=delivery.channel == "email",
-            unsubscribe_url=self.renderer.unsubscribe_url(resident.id) if resident else None,
-            language=resident.language if resident else contact.language if contact else None)
-        return channel, message, target
 
-    async def _send(self, channel: Channel, message: Message, target: str) -> Outcome:
+    async def release_holds(self, route: str | None = None) -> int:
+        """End the holds of a route that answers again (of every route at start, when
+        every breaker is closed), so its rows are due at once; how many."""
+        held = col(Delivery.claimed_by) == HELD + route if route else \
+            col(Delivery.claimed_by).startswith(HELD)
+        async with self.sessions() as session:
+            result = await session.exec(
+                update(Delivery).where(held, col(Delivery.status).in_(DUE))
+                .values(claimed_by=None, claimed_until=None, next_attempt_at=self.clock()))
+            await session.commit()
+        return int(result.rowcount)
+
+    async def _release(self, breaker: Breaker) -> None:
+        await self.release_holds(breaker.route)
+        self.loop.wake()
+
+    async def _let_go(self) -> None:
+        async with self.sessions() as session:
+            await session.exec(
+                update(Delivery).where(col(Delivery.claimed_by) == self.worker_id,
+                                       col(Delivery.status).in_(DUE))
+                .values(claimed_by=None, claimed_until=None))
+            await session.commit()
+
+    def _lane_of(self, job: Job) -> str:
+        return job.sent.channel if job.sent.channel in self.channels else UNCONFIGURED
+
+    async def _slot(self, lane: Lane) -> None:
+        while True:
+            job = await lane.queue.get()
+            lane.busy += 1
+            try:
+                await self._handle(lane, job)
+            except Exception:  # one bug must not stop a slot; the row's lease runs out
+                log.exception("delivery %s failed in the worker", job.sent.delivery_id)
+            finally:
+                lane.busy -= 1
+            if lane.more and lane.queue.qsize() <= lane.size // 2:
+                lane.more = False
+                self.loop.wake()
+
+    async def _handle(self, lane: Lane, job: Job) -> None:
+        refusal = self._refusal(lane, job)
+        if refusal is not None:
+            await self.recorder.record(job.sent, refusal, 0)
+            return
+        assert lane.channel is not None and job.target is not None
+        breaker = self.breakers.get(lane.name, lane.channel.route(job.target))
+        if breaker.is_open:
+            await self.recorder.hold(job.sent, breaker.route)
+            return
+        message, headers = self._message(lane, job)
+        started = time.perf_counter()
+        outcome = await self._send(lane.channel, message, job.target, headers)
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        self.breakers.observe(breaker, outcome)
+        await self.recorder.record(job.sent, outcome, duration_ms, breaker.route,
+                                   breaker.is_open)
+
+    def _refusal(self, lane: Lane, job: Job) -> Outcome | None:
+        """Why this row is not sent at all, if it is not."""
+        if lane.channel is None:
+            return Outcome(ok=False, error="channel not configured")
+        if job.resident_id is not None and not job.resident_active:
+            return Outcome(ok=False, permanent=True, error="the resident unsubscribed")
+        if job.alert is None or job.target is None:
+            return Outcome(ok=False, permanent=True, error="recipient has no address")
+        if job.alert.expires is not None and job.alert.expires <= self.clock():
+            return Outcome(ok=False, permanent=True,
+                           error="the alert expired before it could be sent")
+        return None
+
+    def _message(self, lane: Lane, job: Job) -> tuple[Message, dict[str, str]]:
+        """The rendered message, shared by everyone reading it in the same language, and
+        this recipient's own headers."""
+        assert job.alert is not None
+        unsubscribe = self.renderer.unsubscribe_url(job.resident_id) if job.resident_id \
+            else None
+        html = lane.name == "email"
+        key = (job.alert.id, job.language, html, unsubscribe)
+        message = self.messages.get(key)
+        if message is None:
+            message = self.messages[key] = self.renderer.alert(
+                job.alert, html=html, unsubscribe_url=unsubscribe, language=job.language)
+            if len(self.messages) > 1024:
+                self.messages.popitem(last=False)
+        return message, self.renderer.recipient_headers(job.idempotency_key, unsubscribe)
+
+    async def _send(self, channel: Channel, message: Message, target: str,
+                    headers: dict[str, str]) -> Outcome:
         try:
-            return await asyncio.wait_for(channel.send(message, target),
+            return await asyncio.wait_for(channel.send(message, target, headers),
                                           self.timing.send_timeout_s)
         except TimeoutError:
-            return Outcome(ok=False, error=f"no answer within {self.timing.send_timeout_s:g} s")
+            return Outcome(ok=False, outage=True,
+                           error=f"no answer within {self.timing.send_timeout_s:g} s")
         except Exception as error:  # a channel must not raise, but one bug must not stop all
             log.exception("channel %s raised", channel.name)
             return Outcome(ok=False, error=f"channel error: {error!r}")
 
-    async def _record(self, delivery_id: str, outcome: Outcome, duration_ms: int) -> None:
-        now = self.clock()
-        async with self.sessions() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            if delivery is None:
-                return
-            session.add(DeliveryAttempt(delivery_id=delivery_id, at=now, ok=outcome.ok,
-                                        permanent=outcome.permanent, error=outcome.error,
-                                        duration_ms=duration_ms))
-            delivery.attempts += 1
-            delivery.claimed_by = delivery.claimed_until = None
-            if outcome.ok:
-                delivery.status, delivery.delivered_at, delivery.last_error = \
-                    DeliveryStatus.SENT, now, None
-            elif outcome.permanent or delivery.attempts >= self.policy.max_attempts:
-                delivery.status, delivery.last_error = DeliveryStatus.DEAD, outcome.error
-                await audit.record(session, self.worker_id, "delivery.dead", delivery.alert_id,
-                                   {"delivery_id": delivery_id, "channel": delivery.channel,
-                                    "attempts": delivery.attempts, "error": outcome.error})
-            else:
-                delay = self.policy.delay_s(delivery.attempts, self.rand)
-                delivery.status, delivery.last_error = DeliveryStatus.FAILED, outcome.error
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
-            session.add(delivery)
-            await session.commit()
+
+async def _jobs(session: AsyncSession, ids: list[str]) -> list[Job]:
+    """The claimed rows with their recipients' addresses and languages, and their alerts."""
+    connection = await session.connection()
+    rows = (await connection.execute(
+        sa_select(*(col(c) for c in (
+            Delivery.id, Delivery.alert_id, Delivery.channel, Delivery.status,
+            Delivery.attempts, Delivery.created_at, Delivery.idempotency_key, Contact.email,
+            Contact.chat_url, Contact.language, Subscription.id, Subscription.email,
+            Subscription.status, Subscription.language)))
+        .outerjoin(Contact, col(Contact.id) == col(Delivery.contact_id))
+        .outerjoin(Subscription, col(Subscription.id) == col(Delivery.subscription_id))
+        .where(col(Delivery.id).in_(ids)).order_by(col(Delivery.next_attempt_at)))).all()
+    alert_ids = {row[1] for row in rows}
+    alerts = {alert.id: alert for alert in (await session.exec(
+        select(Alert).where(col(Alert.id).in_(alert_ids)))).all()}
+    jobs = []
+    for row in rows:
+        values: tuple[Any, ...] = tuple(row)
+        (row_id, alert_id, channel, status, attempts, created_at, key, contact_email,
+         chat_url, contact_language, resident_id, resident_email, resident_status,
+         resident_language) = values
+        if resident_id is not None:
+            target, language = resident_email, resident_language
+        else:
+            target = contact_email if channel == "email" else chat_url
+            language = contact_language
+        jobs.append(Job(
+            Sent(row_id, alert_id, channel, status, attempts, created_at),
+            alerts.get(alert_id), target, language, key, resident_id,
+            resident_status == SubscriptionStatus.ACTIVE))
+    return jobs
 
 
-def _target(channel: str, contact: Contact | None) -> str | None:
-    if contact is None:
-        return None
-    return contact.email if channel == "email" else contact.chat_url
+async def due_now(session: AsyncSession, now: datetime) -> dict[str, tuple[int, float]]:
+    """Outbound deliveries due now by channel: how many, and the oldest one's wait in s."""
+    rows = (await session.exec(
+        select(Delivery.channel, func.count(), func.min(Delivery.next_attempt_at))
+        .where(col(Delivery.channel) != FEED, col(Delivery.status).in_(DUE),
+               col(Delivery.next_attempt_at) <= now)
+        .group_by(col(Delivery.channel)))).all()
+    return {channel: (int(count), _age(now, oldest)) for channel, count, oldest in rows}
+
+
+def _age(now: datetime, moment: datetime | None) -> float:
+    if moment is None:
+        return 0.0
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return max(0.0, (now - aware).total_seconds())

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit
 from hub.background import Loop
 from hub.db import Sessions
+from hub.metrics import Metrics
 from hub.models import Alert, Escalation, EscalationStatus
 from hub.publish import write_deliveries
 from hub.targeting import tier_recipients
@@ -39,8 +40,9 @@ class Escalator:
 
     def __init__(self, sessions: Sessions, clock: Callable[[], datetime],
                  channels: frozenset[str], on_deliveries: Callable[[], None],
-                 poll_s: float = 1.0) -> None:
+                 poll_s: float = 1.0, metrics: Metrics | None = None) -> None:
         self.sessions, self.clock, self.channels = sessions, clock, channels
+        self.metrics = metrics or Metrics()
         self.on_deliveries = on_deliveries
         self.loop = Loop("escalation scheduler", self.run_once, poll_s)
 
@@ -62,6 +64,7 @@ class Escalator:
             fired = [timer for timer in due if await self._fire(session, timer, now)]
             await session.commit()
         if fired:
+            self.metrics.escalations.inc(len(fired))
             self.on_deliveries()
         return len(fired)
 

@@ -14,7 +14,9 @@ from hub.access import Conflict, Forbidden, NotFound, Principal, Unauthenticated
 from hub.bus import LocalBus
 from hub.cap import CapInvalid
 from hub.db import Sessions
+from hub.dispatch import Dispatcher
 from hub.feed import FeedHub
+from hub.metrics import Metrics
 from hub.notices import Notices
 from hub.sessions import CookiePolicy, Resumed
 from hub.settings import Settings
@@ -35,6 +37,8 @@ COOKIES = web.AppKey("cookies", CookiePolicy)
 LIMITS: web.AppKey[dict[str, RateLimit]] = web.AppKey("limits")
 NOTICES = web.AppKey("notices", Notices)
 TOKENS = web.AppKey("tokens", TokenLookup)
+METRICS = web.AppKey("metrics", Metrics)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only in a process that sends
 # Set by the guard on every request it lets through.
 PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
 LOGIN: web.RequestKey[Resumed | None] = web.RequestKey("login")

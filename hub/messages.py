@@ -32,25 +32,31 @@ class Renderer:
         self.html = jinja2.Environment(loader=loader, autoescape=True,
                                        undefined=jinja2.StrictUndefined)
 
-    def alert(self, alert: Alert, *, idempotency_key: str, html: bool,
-              unsubscribe_url: str | None = None, language: str | None = None) -> Message:
-        """The message for one recipient, in their language when the alert has it (else its
-        first). The TLP label leads the subject and the body."""
+    def alert(self, alert: Alert, *, html: bool, unsubscribe_url: str | None = None,
+              language: str | None = None) -> Message:
+        """The message for everyone reading the alert in one language (they get it in
+        theirs when the alert has it, else its first); a resident's carries their own
+        unsubscribe link. The TLP label leads the subject and the body."""
         context = self._context(alert, unsubscribe_url, language)
         words = context["words"]
         subject = f"[{alert.tlp}] {context['kind_label']}{alert.severity.upper()}: {words.headline}"
-        headers = {"Message-ID": f"<{idempotency_key}@vigil>",
-                   "X-Vigil-Alert": alert.id, "X-Vigil-TLP": alert.tlp}
-        if unsubscribe_url:
-            # RFC 8058 one-click unsubscribe for mail that goes to residents.
-            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return Message(
             subject=subject,
             text=self.text.get_template("messages/alert.txt").render(context),
             html=self.html.get_template("messages/alert.html").render(context) if html else None,
-            headers=headers,
+            headers={"X-Vigil-Alert": alert.id, "X-Vigil-TLP": alert.tlp},
         )
+
+    @staticmethod
+    def recipient_headers(idempotency_key: str,
+                          unsubscribe_url: str | None = None) -> dict[str, str]:
+        """One recipient's own headers: the Message-ID a receiver can drop a repeat by, and
+        for residents RFC 8058 one-click unsubscribe."""
+        headers = {"Message-ID": f"<{idempotency_key}@vigil>"}
+        if unsubscribe_url:
+            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return headers
 
     def unsubscribe_url(self, subscription_id: str) -> str:
         """The one-click unsubscribe link of a resident's subscription (RFC 8058)."""

@@ -26,6 +26,11 @@ SETTINGS: tuple[Setting, ...] = (
             "`redis://host:port/db` to fan out across processes; unset means in-process"),
     Setting("VIGIL_SMTP_URL", "smtp_url", None,
             "`smtp://host:port` or `smtps://user:pass@host:port`; unset turns email off"),
+    Setting("VIGIL_SMTP_CONNECTIONS", "smtp_connections", "8",
+            "SMTP connections each worker keeps open to the relay, one mail at a time on "
+            "each; lower it for a relay that caps sessions per client"),
+    Setting("VIGIL_CHAT_CONCURRENCY", "chat_concurrency", "16",
+            "chat and webhook messages each worker has in flight at once"),
     Setting("VIGIL_MAIL_FROM", "mail_from", "alerts@localhost", "sender address"),
     Setting("VIGIL_PUBLIC_URL", "public_url", "http://127.0.0.1:8080",
             "base for links in messages; its origin is also allowed on the live feed"),
@@ -45,9 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("VIGIL_FEED_REPLAY_MAX", "feed_replay_max", "500",
             "most alerts one resume replays; past it the desk is told `more` and resumes "
             "again from the last seq it got"),
-    Setting("VIGIL_DELIVERY_LEASE_S", "delivery_lease_s", "120",
-            "seconds a worker holds a claimed delivery; a crashed worker's claims return "
-            "to the outbox after this"),
+    Setting("VIGIL_DELIVERY_LEASE_S", "delivery_lease_s", "10",
+            "seconds a worker's claim on a delivery lasts; a live worker renews its claims "
+            "every third of it, so a killed worker's deliveries are free again within this"),
     Setting("VIGIL_SESSION_IDLE_S", "session_idle_s", "1800",
             "a signed-in browser that makes no request for this long must sign in again"),
     Setting("VIGIL_SESSION_MAX_S", "session_max_s", "43200",
@@ -84,7 +89,9 @@ class Settings:
     feed_buffer_bytes: int = 1024 * 1024
     feed_write_timeout_s: float = 10.0
     feed_replay_max: int = 500
-    delivery_lease_s: float = 120.0
+    delivery_lease_s: float = 10.0
+    smtp_connections: int = 8
+    chat_concurrency: int = 16
     session_idle_s: float = 1800.0
     session_max_s: float = 43200.0
     upload_max_bytes: int = 25 * 1024 * 1024
@@ -136,7 +143,7 @@ def _convert(setting: Setting, raw: str) -> object:
         if value <= 0:
             raise ValueError(f"{setting.env} must be a positive number of seconds")
         return value
-    if setting.attr.endswith(("_bytes", "_max")):
+    if setting.attr.endswith(("_bytes", "_max", "_connections", "_concurrency")):
         size = int(raw)
         if size <= 0:
             raise ValueError(f"{setting.env} must be a positive whole number")

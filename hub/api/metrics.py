@@ -1,11 +1,14 @@
-"""Prometheus metrics: what the live feed is doing, in the text exposition format."""
+"""Prometheus metrics of this process in the text exposition format (prometheus-client):
+the outbox, circuit breakers, escalations, the live feed and HTTP requests."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hub.dispatch import due_now
 from hub.feed import FeedHub
-from hub.http import FEED
+from hub.http import CLOCK, METRICS, SESSIONS
 
 routes = web.RouteTableDef()
 
@@ -39,20 +42,15 @@ def feed_metrics(feed: FeedHub) -> list[tuple[str, str, str, dict[str, str], flo
     return rows
 
 
-def exposition(rows: list[tuple[str, str, str, dict[str, str], float]]) -> str:
-    lines: list[str] = []
-    described: set[str] = set()
-    for name, kind, help_text, labels, value in rows:
-        if name not in described:
-            described.add(name)
-            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-        label = ",".join(f'{key}="{val}"' for key, val in labels.items())
-        lines.append(f"{name}{{{label}}} {value:g}" if label else f"{name} {value:g}")
-    return "\n".join(lines) + "\n"
-
-
 @routes.get("/metrics")
 async def metrics_show(request: web.Request) -> web.Response:
-    return web.Response(text=exposition(feed_metrics(request.app[FEED])),
-                        content_type="text/plain", charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+    metrics = request.app[METRICS]
+    async with request.app[SESSIONS]() as session:
+        due = await due_now(session, request.app[CLOCK]())
+    metrics.outbox_due.clear()
+    for channel, (count, _) in due.items():
+        metrics.outbox_due.labels(channel).set(count)
+    metrics.outbox_oldest.set(max((oldest for _, oldest in due.values()), default=0.0))
+    return web.Response(body=generate_latest(metrics.registry),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST,
+                                 "Cache-Control": "no-store"})

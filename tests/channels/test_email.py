@@ -150,6 +150,33 @@ async def test_fifty_concurrent_sends_share_one_connection(
     assert len(inbox.sessions) == 1
 
 
+async def test_a_pool_spreads_sends_over_its_connections_and_no_more(
+        server: Relay, inbox: Inbox) -> None:
+    email = EmailChannel(f"smtp://127.0.0.1:{server.port}", FROM, connections=4)
+    inbox.data_delay = 0.05  # slow enough that every connection is busy at once
+    targets = [f"desk{i}@partner.example" for i in range(40)]
+    outcomes = await asyncio.gather(*(email.send(ALERT, t) for t in targets))
+    await email.close()
+    assert all(o.ok for o in outcomes)
+    assert sorted(e.rcpt_tos[0] for e in inbox.envelopes) == sorted(targets)
+    assert len(inbox.sessions) == 4
+    # The shared part is flattened once: each mail has its own To and Message-ID.
+    assert {str(m["To"]) for m in inbox.mails} == set(targets)
+    assert len({str(m["Message-ID"]) for m in inbox.mails}) == 40
+
+
+async def test_recipient_headers_come_with_the_send_and_are_checked(
+        channel: EmailChannel, inbox: Inbox) -> None:
+    personal = {"Message-ID": "<key-1@vigil>", "List-Unsubscribe": "<https://hub/u/tok>"}
+    assert (await channel.send(ALERT, TO, personal)).ok
+    assert {name: inbox.mails[0][name] for name in personal} == personal
+    outcome = await channel.send(ALERT, TO, {"X-Note": "fine\r\nBcc: spy@elsewhere.example"})
+    assert (outcome.ok, outcome.permanent) == (False, True) and "linefeed" in str(outcome.error)
+    outcome = await channel.send(ALERT, TO, {"To": "spy@elsewhere.example"})
+    assert (outcome.ok, outcome.permanent) == (False, True)
+    assert "written by the channel" in str(outcome.error) and len(inbox.mails) == 1
+
+
 async def test_a_long_run_reconnects_after_max_per_connection(
         server: Relay, inbox: Inbox) -> None:
     email = EmailChannel(f"smtp://127.0.0.1:{server.port}", FROM, max_per_connection=10)

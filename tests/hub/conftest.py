@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiosmtpd.controller import Controller
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 
 from hub.app import DISPATCHER, ESCALATOR
@@ -128,6 +129,22 @@ async def wait_rows(hub: Hub, token: str, alert_id: str,
 async def settled(hub: Hub, token: str, alert_id: str) -> list[Any]:
     return await wait_rows(hub, token, alert_id,
                            lambda rows: all(r["status"] not in ("pending", "failed") for r in rows))
+
+
+Samples = dict[str, dict[tuple[tuple[str, str], ...], float]]
+
+
+async def scrape(hub: Hub) -> Samples:
+    """/metrics, parsed as Prometheus would: {sample name: {sorted labels: value}}."""
+    response = await hub.client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(await response.text()):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = \
+                sample.value
+    return samples
 
 
 async def attempts_of(hub: Hub) -> list[DeliveryAttempt]:

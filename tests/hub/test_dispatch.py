@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -11,7 +12,7 @@ from hub.app import DISPATCHER
 from hub.http import SESSIONS
 from hub.models import AuditEvent
 from tests.conftest import INSIDE, Clock
-from tests.hub.conftest import Sink, attempts_of, free_port, settled, wait_rows
+from tests.hub.conftest import Sink, attempts_of, free_port, scrape, settled, wait_rows
 
 
 async def test_an_alert_reaches_200_contacts_by_email_and_chat_exactly_once(
@@ -41,7 +42,8 @@ async def test_an_alert_reaches_200_contacts_by_email_and_chat_exactly_once(
     assert len(sink.messages) == 200
 
 
-async def test_email_sent_after_the_smtp_server_comes_back(working_hub: Any, clock: Clock) -> None:
+async def test_a_relay_outage_holds_the_mail_and_its_return_releases_it_at_once(
+        working_hub: Any, clock: Clock) -> None:
     sink = Sink(free_port())  # nothing listens on this port yet
     hub = await working_hub(sink.port)
     publisher = await hub.publisher()
@@ -49,23 +51,55 @@ async def test_email_sent_after_the_smtp_server_comes_back(working_hub: Any, clo
     for n in range(5):
         await hub.contact(org, f"Guard {n}", email=f"guard{n}@example.org")
     alert = await hub.publish(publisher)
-    for tries in (1, 2):  # two failed rounds while the server is down
-        rows = await wait_rows(hub, publisher, alert["id"], lambda rows, t=tries: all(
-            r["status"] == "failed" and r["attempts"] == t for r in rows))
-        assert all(r["last_error"] for r in rows)
-        clock.advance(600)  # past the backoff, well before the alert expires
-    sink.start()
+    rows = await wait_rows(hub, publisher, alert["id"], lambda rows: all(
+        r["status"] == "failed" and r["attempts"] == 1 for r in rows))
+    assert all("127.0.0.1" in r["last_error"] for r in rows)
+    metrics = await scrape(hub)
+    assert metrics["vigil_circuit_open"] == {
+        (("channel", "email"), ("route", f"smtp://127.0.0.1:{sink.port}")): 1.0}
+    # While the breaker is open nothing is tried again, however long the outage (the
+    # clock passes every backoff) and however often the worker looks.
+    for _ in range(10):
+        clock.advance(120)
+        hub.client.app[DISPATCHER].notify()
+        await asyncio.sleep(0.05)
+    assert len(await attempts_of(hub)) == 5
+    sink.start()  # the relay is back: the next probe (a second apart) finds it
     try:
-        rows = await settled(hub, publisher, alert["id"])
+        rows = await wait_rows(hub, publisher, alert["id"],
+                               lambda rows: all(r["status"] == "sent" for r in rows), rounds=100)
     finally:
         sink.stop()
     assert [(r["status"], r["attempts"], r["last_error"]) for r in rows] == [
-        ("sent", 3, None)] * 5
+        ("sent", 2, None)] * 5
     assert sorted(sink.recipients()) == [f"guard{n}@example.org" for n in range(5)]
     assert set(sink.recipients().values()) == {1}
     attempts = await attempts_of(hub)
-    assert [a.ok for a in attempts] == [False] * 10 + [True] * 5
-    assert all(a.error for a in attempts if not a.ok)
+    assert [a.ok for a in attempts] == [False] * 5 + [True] * 5
+    metrics = await scrape(hub)
+    assert set(metrics["vigil_circuit_open"].values()) == {0.0}
+    assert metrics["vigil_deliveries_total"][(("channel", "email"), ("status", "sent"))] == 5
+
+
+async def test_a_relay_back_before_the_breaker_opens_is_retried_after_the_backoff(
+        working_hub: Any, clock: Clock) -> None:
+    sink = Sink(free_port())
+    hub = await working_hub(sink.port)
+    publisher = await hub.publisher()
+    org = await hub.organisation("Bay Tower Security", sites=[INSIDE])
+    await hub.contact(org, "Guard 0", email="guard0@example.org")  # one failure: no breaker
+    alert = await hub.publish(publisher)
+    await wait_rows(hub, publisher, alert["id"], lambda rows: rows[0]["status"] == "failed")
+    assert set((await scrape(hub))["vigil_circuit_open"].values()) == {0.0}
+    sink.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert sink.messages == []  # not before its backoff
+        clock.advance(5)
+        rows = await settled(hub, publisher, alert["id"])
+    finally:
+        sink.stop()
+    assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 2)]
 
 
 async def test_a_550_goes_dead_after_one_attempt_and_is_shown(working_hub: Any,

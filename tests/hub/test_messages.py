@@ -21,34 +21,35 @@ def an_alert(**overrides: object) -> Alert:
 
 def test_tlp_label_leads_subject_and_both_bodies() -> None:
     message = Renderer("https://vigil.example.org/").alert(
-        an_alert(tlp="TLP:AMBER+STRICT"), idempotency_key="k1", html=True)
+        an_alert(tlp="TLP:AMBER+STRICT"), html=True)
     assert message.subject == "[TLP:AMBER+STRICT] MODERATE: Road closed, Front St W"
     assert message.text.startswith("TLP:AMBER+STRICT: Contacts of the targeted")
     assert message.html is not None and "TLP:AMBER+STRICT: Contacts" in message.html
-    assert message.headers["Message-ID"] == "<k1@vigil>"
+    assert Renderer.recipient_headers("k1") == {"Message-ID": "<k1@vigil>"}
     assert "https://vigil.example.org/api/v1/alerts/a1/acks" in message.text
 
 
 def test_update_and_cancel_say_so_in_the_subject() -> None:
     renderer = Renderer("http://127.0.0.1:8080")
     assert "UPDATE: MODERATE" in renderer.alert(an_alert(msg_type="Update"),
-                                                idempotency_key="k", html=False).subject
+                                                html=False).subject
     assert "CANCELLED:" in renderer.alert(an_alert(msg_type="Cancel"),
-                                          idempotency_key="k", html=False).subject
+                                          html=False).subject
 
 
 def test_resident_mail_carries_one_click_unsubscribe() -> None:
     url = "https://vigil.example.org/subscribe/unsubscribe?t=abc"
     message = Renderer("https://vigil.example.org").alert(
-        an_alert(), idempotency_key="k", html=True, unsubscribe_url=url)
-    assert message.headers["List-Unsubscribe"] == f"<{url}>"
-    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        an_alert(), html=True, unsubscribe_url=url)
+    headers = Renderer.recipient_headers("k", url)
+    assert headers["List-Unsubscribe"] == f"<{url}>"
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f"Unsubscribe: {url}" in message.text
     assert message.html is not None and url in message.html
 
 
 def test_html_body_escapes_alert_text() -> None:
     message = Renderer("http://127.0.0.1:8080").alert(
-        an_alert(headline="<script>alert(1)</script>"), idempotency_key="k", html=True)
+        an_alert(headline="<script>alert(1)</script>"), html=True)
     assert message.html is not None
     assert "<script>" not in message.html and "&lt;script&gt;" in message.html
