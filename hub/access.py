@@ -211,6 +211,7 @@ POLICY: dict[str, Rule] = {
     "feed_connect": PUBLIC,
     "openapi_show": PUBLIC,
     "health_show": PUBLIC,
+    "ready_show": PUBLIC,
     "metrics_show": PUBLIC,  # counts only; keep it off the public internet at the proxy
     "organisation_create": Rule(hub_admin=True),
     "organisation_list": SIGNED_IN,

@@ -97,6 +97,7 @@ class Dispatcher:
         self.loop = Loop("delivery worker", self.drain, timing.poll_s)
         self.renewal = Loop("delivery lease renewal", self.renew, timing.lease_s / 3)
         self.slots: list[asyncio.Task[None]] = []
+        self.working: set[str] = set()  # rows queued or sending here: never claimed twice
         self.messages: OrderedDict[tuple[str, str | None, bool, str | None], Message] = \
             OrderedDict()
 
@@ -129,7 +130,7 @@ class Dispatcher:
         await self.loop.close()
         for lane in self.lanes.values():
             while not lane.queue.empty():
-                lane.queue.get_nowait()
+                self.working.discard(lane.queue.get_nowait().sent.delivery_id)
         for _ in range(250):  # up to 5 s for the sends under way
             if not any(lane.busy for lane in self.lanes.values()):
                 break
@@ -161,8 +162,16 @@ class Dispatcher:
             claimed = [job for job in jobs if self._lane_of(job) == name]
             self.lanes[name].more = len(claimed) == room
             for job in claimed:
+                self.working.add(job.sent.delivery_id)
                 self.lanes[name].queue.put_nowait(job)
         return len(jobs)
+
+    async def settle(self) -> None:
+        """Until every claimed row has been sent (or not) and its outcome recorded."""
+        for _ in range(6000):  # at most a minute
+            if not self.working:
+                return
+            await asyncio.sleep(0.01)
 
     async def claim(self, wanted: Mapping[str, int]) -> list[Job]:
         """Lease up to `wanted[channel]` due rows of each channel to this worker, in one
@@ -180,7 +189,8 @@ class Dispatcher:
                        .where(of_channel, col(Delivery.status).in_(DUE),
                               col(Delivery.next_attempt_at) <= now,
                               or_(col(Delivery.claimed_until).is_(None),
-                                  col(Delivery.claimed_until) < now))
+                                  col(Delivery.claimed_until) < now),
+                              col(Delivery.id).not_in(sorted(self.working)))
                        .order_by(col(Delivery.next_attempt_at)).limit(room)
                        .with_for_update(skip_locked=True))
                 result = await session.exec(
@@ -239,6 +249,7 @@ class Dispatcher:
                 log.exception("delivery %s failed in the worker", job.sent.delivery_id)
             finally:
                 lane.busy -= 1
+                self.working.discard(job.sent.delivery_id)
             if lane.more and lane.queue.qsize() <= lane.size // 2:
                 lane.more = False
                 self.loop.wake()

@@ -1,8 +1,8 @@
 """Liveness and readiness.
 
 `/healthz` is cheap: 200 while the database answers, with how the feed keeps up (`feed.status`
-is `behind` when alerts wait over a second for the fan-out). `/readyz` (also
-`/healthz?detail=1`) says database, broker, relay and outbox each: 503 while the database
+is `behind` when alerts wait over a second for the fan-out). `/readyz` says database,
+broker, relays and outbox each: 503 while the database
 or the broker does not answer, else 200 with `status` `degraded` when a relay's breaker is
 open, the outbox is behind or the feed is."""
 
@@ -25,9 +25,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
-async def health_show(request: web.Request) -> web.StreamResponse:
-    if request.query.get("detail") == "1":
-        return await ready_show(request)
+async def health_show(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as session:
             await session.scalar(text("SELECT 1"))

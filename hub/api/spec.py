@@ -154,6 +154,13 @@ def meta_paths() -> dict[str, Any]:
             {"200": answer("Healthy.", ref("Health")),
              "503": answer("The database does not answer.", ref("Health"))},
             security=PUBLIC)},
+        "/readyz": {"get": operation(
+            "ready_show", "meta", "Readiness: database, broker, relays (each with its "
+            "circuit breaker) and outbox lag, each with its status.",
+            {"200": answer("Ready; `status` is `degraded` when a relay is down or the outbox "
+                           "or the feed is behind.", ref("Readiness")),
+             "503": answer("The database or the broker does not answer.", ref("Readiness"))},
+            security=PUBLIC)},
         "/metrics": {"get": operation(
             "metrics_show", "meta", "Prometheus metrics of this process (text format 0.0.4).",
             {"200": {"description": "The metrics.",

@@ -248,6 +248,22 @@ def ack_delivery_schemas() -> dict[str, Schema]:
                                        "ack deadline"},
                             "last_error": {"type": ["string", "null"]},
                             "delivered_at": nullable(DATE_TIME)}),
+        "Readiness": {
+            "type": "object", "required": ["status", "database", "broker", "relays", "feed"],
+            "properties": {
+                "status": {"enum": ["ok", "degraded", "unavailable"]},
+                "database": {"type": "object", "description": "`status` ok or unavailable, "
+                             "and `ms` the round trip of a `SELECT 1`"},
+                "broker": {"type": "object", "description": "`status`: ok (Redis answers "
+                           "PING), in-process, or unavailable"},
+                "relays": {"type": "array", "items": {"type": "object"},
+                           "description": "each relay or webhook host this process has sent "
+                           "to: `channel`, `route`, `status` ok or open, `down_s`, "
+                           "`last_error`"},
+                "outbox": {"type": "object", "description": "`status` ok or behind (a due "
+                           "delivery has waited over 30 s), `due` by channel, "
+                           "`oldest_due_s`"},
+                "feed": {"type": "object"}}},
         "Health": closed({
             "status": {"enum": ["ok", "degraded", "unavailable"],
                        "description": "`degraded`: the database answers but the live feed "

@@ -6,6 +6,7 @@ import asyncio
 import email
 import re
 import socket
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class Sink:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> SMTP reply
     messages: list[EmailMessage] = field(default_factory=list)
     controller: Controller | None = None
+    delay_s: float = 0.0  # before each DATA is answered
+    receiving: threading.Event = field(default_factory=threading.Event)  # a DATA under way
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           options: Any) -> str:
@@ -47,6 +50,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.receiving.set()
+        await asyncio.sleep(self.delay_s)
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 Message accepted"
 

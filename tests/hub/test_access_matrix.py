@@ -59,6 +59,7 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
     return {
         ("GET", "/api/v1/openapi.json"): [Cell("/api/v1/openapi.json", EVERYONE, public=True)],
         ("GET", "/healthz"): [Cell("/healthz", EVERYONE, public=True)],
+        ("GET", "/readyz"): [Cell("/readyz", EVERYONE, public=True)],
         ("GET", "/metrics"): [Cell("/metrics", EVERYONE, public=True)],
         ("POST", "/api/v1/organisations"): [Cell(
             "/api/v1/organisations", frozenset({ADMIN}),

@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from hub.app import DISPATCHER
-from hub.http import SESSIONS
-from hub.models import AuditEvent
-from tests.conftest import INSIDE, Clock
+from hub.app import DISPATCHER, build_channels, renderer
+from hub.dispatch import Dispatcher, Timing
+from hub.http import SESSIONS, SETTINGS
+from hub.models import AuditEvent, Delivery
+from tests.conftest import INSIDE, Clock, Hub
 from tests.hub.conftest import Sink, attempts_of, free_port, scrape, settled, wait_rows
 
 
@@ -138,3 +139,55 @@ async def test_red_alert_never_reaches_a_chat_url(working_hub: Any, sink: Sink,
     await settled(hub, publisher, green["id"])
     assert hits == {"ana": 1, "ops": 1}  # only the GREEN alert reached the chat rooms
     assert [str(m["Subject"])[:9] for m in sink.messages] == ["[TLP:RED]", "[TLP:GREE"]
+
+
+async def test_one_bad_address_never_delays_the_others_nor_opens_the_breaker(
+        working_hub: Any, sink: Sink, clock: Clock) -> None:
+    sink.refuse["gone@example.org"] = "550 5.1.1 No such user"
+    sink.refuse["full@example.org"] = "452 4.2.2 Mailbox full"
+    hub = await working_hub(sink.port)
+    publisher = await hub.publisher()
+    org = await hub.organisation("Bay Tower Security", sites=[INSIDE])
+    for n in range(60):
+        await hub.contact(org, f"Guard {n}", email=f"guard{n}@example.org")
+    await hub.contact(org, "Gone", email="gone@example.org")
+    await hub.contact(org, "Full", email="full@example.org")
+    alert = await hub.publish(publisher)
+    rows = await wait_rows(hub, publisher, alert["id"], lambda rows: all(
+        r["status"] != "pending" for r in rows))
+    by_name = {r["recipient"].split(" <")[0]: r for r in rows}
+    assert (by_name.pop("Gone")["status"], by_name.pop("Full")["status"]) == ("dead", "failed")
+    assert {(r["status"], r["attempts"]) for r in by_name.values()} == {("sent", 1)}
+    metrics = await scrape(hub)
+    assert set(metrics["vigil_circuit_open"].values()) == {0.0}
+    assert metrics["vigil_deliveries_total"][(("channel", "email"), ("status", "sent"))] == 60
+    assert metrics["vigil_deliveries_total"][(("channel", "email"), ("status", "dead"))] == 1
+    assert len(sink.messages) == 60
+
+
+async def test_a_live_worker_keeps_its_claim_however_long_the_send_takes(
+        aiohttp_client: Any, make_app: Any, sink: Sink, clock: Clock) -> None:
+    app = make_app(worker=True, smtp_url=f"smtp://127.0.0.1:{sink.port}", delivery_lease_s=0.6)
+    hub = Hub(await aiohttp_client(app), clock)
+    sink.delay_s = 3.0  # five leases
+    publisher = await hub.publisher()
+    org = await hub.organisation("Bay Tower Security", sites=[INSIDE])
+    await hub.contact(org, "Slow Guard", email="slow@example.org")
+    alert = await hub.publish(publisher)
+    assert await asyncio.to_thread(sink.receiving.wait, 10)
+    other = Dispatcher(app[SESSIONS], build_channels(app[SETTINGS]), renderer(app[SETTINGS]),
+                       clock, timing=Timing(lease_s=0.6))
+    for _ in range(5):
+        clock.advance(0.5)
+        for _ in range(100):  # the worker renews its lease on its own
+            async with app[SESSIONS]() as session:  # (SQLite: one connection, share it)
+                row = (await session.exec(select(Delivery).where(
+                    Delivery.channel == "email"))).one()
+            if row.claimed_until is not None and row.claimed_until > clock():
+                break
+            await asyncio.sleep(0.05)
+        assert row.claimed_until is not None and row.claimed_until > clock()
+        assert await other.run_once() == 0  # nobody else may take it meanwhile
+    rows = await settled(hub, publisher, alert["id"])
+    assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 1)]
+    assert len(sink.messages) == 1

@@ -15,7 +15,7 @@ import aiohttp
 
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
 from tests.hub.conftest import free_port
-from tests.hub.test_crash import start_hub
+from tests.hub.outbox_processes import start
 
 
 async def test_a_crash_between_send_and_record_is_mended_by_the_resume(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ async def test_a_crash_between_send_and_record_is_mended_by_the_resume(tmp_path:
            "VIGIL_DATA_DIR": str(tmp_path / "data"), "VIGIL_BOOTSTRAP_TOKEN": ADMIN_TOKEN,
            "VIGIL_APPROVAL_FOR": "none"}
     with (tmp_path / "hub.log").open("wb") as log:
-        hub = await start_hub(env, port, log)
+        hub = await start(["serve", "--port", str(port)], env, log, f"{base}/healthz")
         try:
             async with aiohttp.ClientSession() as http:
                 async def call(method: str, path: str, token: str, body: Any = None) -> Any:
@@ -53,7 +53,7 @@ async def test_a_crash_between_send_and_record_is_mended_by_the_resume(tmp_path:
                 hub.send_signal(signal.SIGKILL)  # the frame is out; its record may not be
                 await hub.wait()
                 await ws.close()
-            hub = await start_hub(env, port, log)
+            hub = await start(["serve", "--port", str(port)], env, log, f"{base}/healthz")
             async with aiohttp.ClientSession() as http:
                 ws = await http.ws_connect(f"{base}/api/v1/feed", headers=auth)
                 await ws.send_json({"type": "resume", "since": frame["seq"]})

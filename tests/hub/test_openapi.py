@@ -89,7 +89,7 @@ async def test_document_is_served_to_anyone(hub: Hub) -> None:
 
 def in_api(path: str) -> bool:
     """The JSON API the document covers; the HTML pages are not part of it."""
-    return path.startswith("/api/") or path in ("/healthz", "/metrics")
+    return path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics")
 
 
 async def test_every_route_is_documented_and_nothing_else(hub: Hub) -> None:
