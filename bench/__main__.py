@@ -1,13 +1,17 @@
-"""The benchmark suite: the live feed against bare Python broadcasts, in one run.
+"""The benchmark suite: the live feed against bare Python broadcasts, and the outbox (email
+and chat deliveries) against bare senders, in one run.
 
-    python -m bench [--sizes 1000,5000,10000] [--soak-s 60] [--quick]
+    python -m bench [--only feed|outbox] [--sizes 1000,5000,10000] [--soak-s 60]
+                    [--outbox-emails 2000] [--quick]
 
 Starts each server as a real process: the hub (`vigil web` on a seeded SQLite database,
 one process, and two behind Redis), a bare `websockets` server calling
 `websockets.broadcast()` and a bare aiohttp server looping over `send_str`, each serving
 the same desks, which connect from two client processes of their own. Every figure is also
 given as a ratio to the bare `websockets` server measured in the same run. Prints a table
-and writes `bench/results.json` and `bench/results.png`.
+and writes `bench/results.json` and `bench/results.png`. The outbox part (`bench.outbox`)
+adds its own table and the `outbox` key of the same document; a run of one part keeps the
+other's last results in the file.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from typing import Any
 
 import aiohttp
 
+from bench import outbox
 from bench.desks import Fleet
-from bench.report import chart, table
+from bench.report import chart, outbox_table, table
 from bench.servers_run import (
     PUBLISHER,
     SQUARE,
@@ -232,8 +237,10 @@ async def suite(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("feed", "outbox"),
+                        help="run one part of the suite (default: both)")
     parser.add_argument("--sizes", default="1000,5000,10000",
                         type=lambda text: [int(n) for n in text.split(",")])
     parser.add_argument("--soak-s", type=float, default=60.0)
@@ -241,23 +248,50 @@ def main() -> None:
     parser.add_argument("--desks-per-org", type=int, default=10,
                         help="desks (each with a token of its own) per partner organisation")
     parser.add_argument("--no-two-processes", dest="two_processes", action="store_false")
+    parser.add_argument("--outbox-emails", type=int, default=None,
+                        help="emails in the outbox throughput and SIGKILL runs (default "
+                        "2000; 300 with --quick)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
     parser.add_argument("--no-marker", dest="marker", action="store_false",
                         help="for a hub older than the `replayed` frame (a before/after "
                         "comparison): a desk counts as live once it has sent its resume")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _previous(path: Path) -> dict[str, Any]:
+    """The document of the last run, so a run of one part keeps the other's results."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def main() -> None:
+    args = _arguments()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 10,000 sockets need the room
-    results = asyncio.run(suite(args))
     machine = {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                "platform": platform.platform()}
-    document = {"desks_per_org": args.desks_per_org, "machine": machine,
-                "when": time.strftime("%Y-%m-%d %H:%M:%S"), "results": results}
+    document = _previous(args.out)
+    results = None
+    if args.only in (None, "feed"):
+        results = asyncio.run(suite(args))
+        document.update({"desks_per_org": args.desks_per_org, "machine": machine,
+                         "when": time.strftime("%Y-%m-%d %H:%M:%S"), "results": results})
+    if args.only in (None, "outbox"):
+        document["outbox"] = {"machine": machine, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+                              **outbox.run(args.outbox_emails, args.quick)}
     args.out.write_text(json.dumps(document, indent=2))
-    print(table(results))
-    chart(results, args.out.with_suffix(".png"))
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    if results is not None:
+        print(table(results))
+        chart(results, args.out.with_suffix(".png"))
+    if "outbox" in document and args.only in (None, "outbox"):
+        print()
+        print(outbox_table(document["outbox"]))
+    wrote = [args.out, args.out.with_suffix(".png")] if results is not None else [args.out]
+    print("wrote " + " and ".join(map(str, wrote)))
 
 
 if __name__ == "__main__":

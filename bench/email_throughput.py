@@ -95,11 +95,12 @@ async def run(messages: int, concurrency: int) -> list[tuple[str, float, float]]
         server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         server_tls.load_cert_chain(cert, key)
         client_tls = ssl.create_default_context(cafile=str(cert))
-        for label, scheme, options, tls in (
-                ("smtp:// (plain)", "smtp", {}, None),
-                ("smtps:// (TLS)", "smtps", {"ssl_context": server_tls}, client_tls)):
+        for label, scheme, server_side, tls in (
+                ("smtp:// (plain)", "smtp", None, None),
+                ("smtps:// (TLS)", "smtps", server_tls, client_tls)):
             port = free_port()
-            controller = Controller(Sink(), hostname="127.0.0.1", port=port, **options)
+            controller = Controller(Sink(), hostname="127.0.0.1", port=port,
+                                    ssl_context=server_side)
             controller.start()
             try:
                 url = f"{scheme}://127.0.0.1:{port}"

@@ -123,3 +123,134 @@ def chart(results: list[Result], path: Path) -> None:
         axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+
+
+# The outbox table -------------------------------------------------------------------------
+
+def _outbox_row(name: str, bare: str = "", hub: str = "", ratio: str = "") -> str:
+    return f"| {name} | {bare} | {hub} | {ratio} |"
+
+
+def _times(hub: float, bare: float) -> str:
+    return f"{hub / bare:.2f}x" if bare and hub == hub and bare == bare else ""
+
+
+def _rate(run: Result, unit: str) -> str:
+    """A delivery rate, or what arrived by the deadline."""
+    if "error" in run:
+        return "error"
+    rate = f"{run['per_s']:,.0f} {unit}/s"
+    if run.get("timed_out"):
+        return f"timeout: {run['received']:,} of {run['expected']:,} ({rate})"
+    return rate
+
+
+def _pair(found: Result | None, name: str, unit: str) -> str:
+    """A row of a hub run and its bare baseline, both rates."""
+    if not found:
+        return _outbox_row(name, "not run", "not run")
+    if "error" in found:
+        return _outbox_row(name, "error", "error")
+    hub, bare = found["hub"], found["bare"]
+    ratio = "" if hub.get("timed_out") or bare.get("timed_out") else \
+        _times(hub["per_s"], bare["per_s"])
+    return _outbox_row(name, _rate(bare, unit), _rate(hub, unit), ratio)
+
+
+def _email_rows(outbox: Result) -> list[str]:
+    plan = outbox["plan"]
+    contacts = plan["emails"] // 2
+    rows = []
+    for backend, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        rows.append(_pair(outbox["email"].get(backend),
+                          f"email end to end, {label}: 2 alerts x {contacts:,} contacts "
+                          "(bare: aiosmtplib, 8 connections)", "emails"))
+    for backend, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        name = (f"publish POST to {contacts:,} contacts, {label}: ms per 100 recipients "
+                "(bare: email off)")
+        cost = outbox["publish_cost"].get(backend)
+        if not cost or "error" in cost:
+            rows.append(_outbox_row(name, "error" if cost else "not run"))
+            continue
+        on, off = cost["with_email"]["ms_per_100"], cost["without_email"]["ms_per_100"]
+        rows.append(_outbox_row(name, f"{off:.2f} ms", f"{on:.2f} ms", _times(on, off)))
+    return rows
+
+
+def _recovery_rows(outbox: Result) -> list[str]:
+    plan, rows = outbox["plan"], []
+    kill = outbox.get("sigkill") or {"error": "not run"}
+    about = f"SIGKILL at 25% of {plan['emails']:,} emails, SQLite, restart at once"
+    if "error" in kill:
+        rows.append(_outbox_row(about, "", "error"))
+    else:
+        late = " (timeout)" if kill["timed_out"] else ""
+        rows.append(_outbox_row(f"{about}: restart to last mail", "",
+                                f"{kill['restart_to_last_s']:.1f} s{late}"))
+        rows.append(_outbox_row(f"{about}: kill to last mail", "",
+                                f"{kill['kill_to_last_s']:.1f} s{late}"))
+        rows.append(_outbox_row(f"{about}: duplicates / missing", "",
+                                f"{kill['duplicates']} / {kill['missing']} "
+                                f"({kill['at_kill']:,} delivered before the kill)"))
+    down = outbox.get("outage") or {"error": "not run"}
+    about = f"relay down {plan['outage_s']:g} s with {plan['outage_emails']:,} emails waiting"
+    if "error" in down:
+        rows.append(_outbox_row(about, "", "error"))
+    else:
+        late = " (timeout)" if down["timed_out"] else ""
+        rows.append(_outbox_row(f"{about}: sink start to last mail", "",
+                                f"{down['sink_start_to_last_s']:.1f} s{late}"))
+        rows.append(_outbox_row(f"{about}: duplicates / missing", "",
+                                f"{down['duplicates']} / {down['missing']}"))
+    return rows
+
+
+def _latency_rows(outbox: Result) -> list[str]:
+    plan, rows = outbox["plan"], []
+    for backend, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+        about = (f"{plan['publishers']} publishers x {plan['publish_s']:g} s, "
+                 f"{plan['latency_audience']} email contacts each, {label}")
+        found = outbox["latency"].get(backend)
+        if not found or "error" in found:
+            rows.append(_outbox_row(about, "error" if found else "not run"))
+            continue
+        hub, bare = found["hub"], found["bare"]
+        for key, label_ in (("p50_s", "publish POST p50"), ("p99_s", "publish POST p99"),
+                            ("max_s", "publish POST max")):
+            rows.append(_outbox_row(f"{about}: {label_}", ms(bare[key]), ms(hub[key]),
+                                    _times(hub[key], bare[key])))
+        rows.append(_outbox_row(f"{about}: publishes/s", f"{bare['per_s']:,.0f}",
+                                f"{hub['per_s']:,.0f}", _times(hub["per_s"], bare["per_s"])))
+        rows.append(_outbox_row(f"{about}: answers not 201 (5xx)",
+                                f"{bare['non_201']} ({bare['server_errors']})",
+                                f"{hub['non_201']} ({hub['server_errors']})"))
+        rows.append(_outbox_row(f"{about}: seqs contiguous", "",
+                                "yes" if hub["seq_contiguous"] else "NO"))
+        queued = hub["publishes"] * plan["latency_audience"]
+        rows.append(_outbox_row(f"{about}: emails the outbox sent meanwhile", "",
+                                f"{hub['emails_sent_meanwhile']:,} of {queued:,}"))
+    return rows
+
+
+def _errors(outbox: Result, path: str = "") -> list[str]:
+    found = []
+    for key, value in outbox.items():
+        if isinstance(value, dict):
+            if "error" in value:
+                found.append(f"- {path}{key}: {value['error']}")
+            else:
+                found += _errors(value, f"{path}{key}, ")
+    return found
+
+
+def outbox_table(outbox: Result) -> str:
+    """A Markdown table of the outbox measurements, the hub's ratio to its bare baseline;
+    the errors of measurements that failed after it."""
+    plan = outbox["plan"]
+    lines = ["| measurement | bare baseline | Vigil hub | hub / bare |", "|---|---|---|---|",
+             *_email_rows(outbox),
+             _pair(outbox.get("chat"), f"chat to a local webhook: 2 alerts x "
+                   f"{plan['chat'] // 2:,} rooms (bare: aiohttp, 16 in flight)",
+                   "deliveries"),
+             *_recovery_rows(outbox), *_latency_rows(outbox)]
+    return "\n".join([*lines, *_errors(outbox)])
