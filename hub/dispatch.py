@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,6 +40,7 @@ from partners.models import Contact, Subscription, SubscriptionStatus
 
 log = logging.getLogger(__name__)
 UNCONFIGURED = ""  # the lane of rows for a channel this hub has switched off
+TABLE = Delivery.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,13 @@ class Lane:
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.busy = 0
         self.more = False  # the last claim filled the room: more may be due
+        self.dry, self.dry_at = False, 0.0  # the last claim found nothing due, and when
 
     def room(self) -> int:
-        """How many rows to claim: free slots, and as many again waiting for a slot."""
-        return max(0, 2 * self.size - self.busy - self.queue.qsize())
+        """How many rows to claim: free slots, and twice as many again waiting for a slot;
+        nothing until a slot's worth is free, so that claims come in batches."""
+        room = 3 * self.size - self.busy - self.queue.qsize()
+        return room if room >= self.size or (self.busy == 0 and self.queue.empty()) else 0
 
 
 class Dispatcher:
@@ -94,6 +98,7 @@ class Dispatcher:
         self.lanes = {name: Lane(name, channel, channel.max_in_flight)
                       for name, channel in channels.items()}
         self.lanes[UNCONFIGURED] = Lane(UNCONFIGURED, None, 1)
+        self._claims = {name: _claim(name, list(channels)) for name in self.lanes}
         self.loop = Loop("delivery worker", self.drain, timing.poll_s)
         self.renewal = Loop("delivery lease renewal", self.renew, timing.lease_s / 3)
         self.slots: list[asyncio.Task[None]] = []
@@ -110,6 +115,8 @@ class Dispatcher:
         self.recorder.rand = rand  # the retry jitter, the only randomness
 
     def notify(self, _seq: int = 0) -> None:
+        for lane in self.lanes.values():
+            lane.dry = False
         self.loop.wake()
 
     async def start(self) -> None:
@@ -154,13 +161,19 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim what the lanes have room for and queue it; how many rows were claimed."""
-        wanted = {name: lane.room() for name, lane in self.lanes.items() if lane.room()}
+        now = time.monotonic()
+        wanted = {name: lane.room() for name, lane in self.lanes.items()
+                  if lane.room() and (not lane.dry or now - lane.dry_at >= self.timing.poll_s)}
         if not wanted:
             return 0
         jobs = await self.claim(wanted)
         for name, room in wanted.items():
             claimed = [job for job in jobs if self._lane_of(job) == name]
-            self.lanes[name].more = len(claimed) == room
+            lane = self.lanes[name]
+            lane.more = len(claimed) == room
+            # A lane that found nothing due is not asked again until something is
+            # published or released, or a poll interval has passed (retries come due).
+            lane.dry, lane.dry_at = not claimed, now
             for job in claimed:
                 self.working.add(job.sent.delivery_id)
                 self.lanes[name].queue.put_nowait(job)
@@ -178,25 +191,13 @@ class Dispatcher:
         transaction. SKIP LOCKED lets many workers share the outbox on PostgreSQL; on
         SQLite each UPDATE is atomic as it stands."""
         now = self.clock()
-        until = now + timedelta(seconds=self.timing.lease_s)
-        configured = [name for name in self.channels]
+        values = {"now": now, "lease_until": now + timedelta(seconds=self.timing.lease_s),
+                  "worker_id": self.worker_id, "working": sorted(self.working)}
         async with self.sessions() as session:
+            connection = await session.connection()
             ids: list[str] = []
             for name, room in wanted.items():
-                of_channel = col(Delivery.channel) == name if name != UNCONFIGURED else \
-                    col(Delivery.channel).not_in([FEED, *configured])
-                due = (select(Delivery.id)
-                       .where(of_channel, col(Delivery.status).in_(DUE),
-                              col(Delivery.next_attempt_at) <= now,
-                              or_(col(Delivery.claimed_until).is_(None),
-                                  col(Delivery.claimed_until) < now),
-                              col(Delivery.id).not_in(sorted(self.working)))
-                       .order_by(col(Delivery.next_attempt_at)).limit(room)
-                       .with_for_update(skip_locked=True))
-                result = await session.exec(
-                    update(Delivery).where(col(Delivery.id).in_(due.scalar_subquery()))
-                    .values(claimed_by=self.worker_id, claimed_until=until)
-                    .returning(col(Delivery.id)))
+                result = await connection.execute(self._claims[name], {**values, "room": room})
                 ids += list(result.scalars())
             jobs = await _jobs(session, ids) if ids else []
             await session.commit()
@@ -250,7 +251,7 @@ class Dispatcher:
             finally:
                 lane.busy -= 1
                 self.working.discard(job.sent.delivery_id)
-            if lane.more and lane.queue.qsize() <= lane.size // 2:
+            if lane.more and lane.room():
                 lane.more = False
                 self.loop.wake()
 
@@ -304,14 +305,33 @@ class Dispatcher:
     async def _send(self, channel: Channel, message: Message, target: str,
                     headers: dict[str, str]) -> Outcome:
         try:
-            return await asyncio.wait_for(channel.send(message, target, headers),
-                                          self.timing.send_timeout_s)
+            async with asyncio.timeout(self.timing.send_timeout_s):
+                return await channel.send(message, target, headers)
         except TimeoutError:
             return Outcome(ok=False, outage=True,
                            error=f"no answer within {self.timing.send_timeout_s:g} s")
         except Exception as error:  # a channel must not raise, but one bug must not stop all
             log.exception("channel %s raised", channel.name)
             return Outcome(ok=False, error=f"channel error: {error!r}")
+
+
+def _claim(channel: str, configured: list[str]) -> Any:
+    """The UPDATE that leases a channel's due rows (`UNCONFIGURED`: rows of a channel this
+    hub does not have), built once; its values come with each execution. A Core UPDATE:
+    the ORM's would look for the rows in the session first."""
+    table = TABLE.c
+    of_channel = table.channel == channel if channel != UNCONFIGURED else \
+        table.channel.not_in([FEED, *configured])
+    due = (sa_select(table.id)
+           .where(of_channel, table.status.in_([status.value for status in DUE]),
+                  table.next_attempt_at <= bindparam("now"),
+                  or_(table.claimed_until.is_(None), table.claimed_until < bindparam("now")),
+                  table.id.not_in(bindparam("working", expanding=True)))
+           .order_by(table.next_attempt_at).limit(bindparam("room"))
+           .with_for_update(skip_locked=True))
+    return (update(TABLE).where(table.id.in_(due.scalar_subquery()))
+            .values(claimed_by=bindparam("worker_id"), claimed_until=bindparam("lease_until"))
+            .returning(table.id))
 
 
 async def _jobs(session: AsyncSession, ids: list[str]) -> list[Job]:

@@ -124,10 +124,12 @@ async def _pending(session: AsyncSession, principal: Principal, alert_id: str) -
 
 async def _release(session: AsyncSession, principal: Principal, alert: Alert, area: Area,
                    now: datetime, channels: frozenset[str], action: str) -> Published:
+    # Who it reaches first: the seq's row lock is held until commit, so everything done
+    # after taking it makes every other publish wait (on PostgreSQL; SQLite has one writer).
+    reach = await plan(session, area, Tlp(alert.tlp), channels)
     alert.seq = await next_seq(session)
     alert.status, alert.sent_at = AlertStatus.PUBLISHED, now
     session.add(alert)
-    reach = await plan(session, area, Tlp(alert.tlp), channels)
     await write_deliveries(session, alert.id, reach.recipients, now, "publish")
     if alert.ack_within_s:
         due = now + timedelta(seconds=alert.ack_within_s)
