@@ -33,8 +33,8 @@ from bench import outbox
 from bench.desks import Fleet
 from bench.report import chart, outbox_table, table
 from bench.servers_run import (
+    ALERT,
     PUBLISHER,
-    SQUARE,
     Server,
     rss_bytes,
     seeded,
@@ -48,13 +48,6 @@ BARE = ("websockets", "aiohttp")
 # cost at its worst, with every desk an organisation of its own.
 ONE_EACH = "hub, 1 desk/org"
 ROUNDS = {1000: 30, 5000: 15, 10000: 10}
-# Enough words that the hub's frame is about 1 KB, the size of the bare servers' frame.
-ALERT = {"headline": "Benchmark alert: suspicious package, King St W & Bay St",
-         "event": "Suspicious package", "category": "Security", "severity": "Severe",
-         "urgency": "Immediate", "certainty": "Observed", "tlp": "TLP:GREEN",
-         "description": "An unattended bag was reported in the north lobby. " * 4,
-         "instruction": "Keep staff away from the north lobby.",
-         "area": {"type": "Polygon", "coordinates": [SQUARE]}}
 
 
 @dataclass

@@ -115,9 +115,16 @@ async def email_throughput(sink: Receiver, backend: str, plan: Plan) -> Result:
 
 
 async def hub_emails(sink: Receiver, backend: str, emails: int) -> Result:
-    contacts = emails // 2
-    await sink.reset()
-    async with hub_on(backend, Audience(contacts), sink.smtp_url) as hub:
+    return await two_alerts(sink, backend, Audience(emails // 2), sink.smtp_url, emails)
+
+
+async def two_alerts(receiver: Receiver, backend: str, audience: Audience,
+                     smtp_url: str | None, deliveries: int) -> Result:
+    """A hub on `backend` seeded with `audience` publishes two alerts; the rate from the
+    first publish POST until `receiver` holds every delivery."""
+    await receiver.reset()
+    expected = 2 * audience.contacts
+    async with hub_on(backend, audience, smtp_url) as hub:
         publisher = Publisher.to_hub(hub)
         try:
             started = time.monotonic()
@@ -125,8 +132,8 @@ async def hub_emails(sink: Receiver, backend: str, emails: int) -> Result:
         finally:
             await publisher.close()
         check_published(answers)
-        counts = await sink.wait_for(2 * contacts, patience(emails))
-    return {**arrived(counts, started, 2 * contacts), "targets": answers[0].contacts}
+        counts = await receiver.wait_for(expected, patience(deliveries))
+    return {**arrived(counts, started, expected), "targets": answers[0].contacts}
 
 
 def flattened_mail(size: int) -> tuple[bytes, bytes]:
@@ -235,18 +242,9 @@ async def chat(plan: Plan) -> Result:
 
 
 async def hub_chat(webhook: Receiver, deliveries: int) -> Result:
-    rooms = deliveries // 2
-    await webhook.reset()
-    async with hub_on("sqlite", Audience(rooms, chat_port=webhook.port), None) as hub:
-        publisher = Publisher.to_hub(hub)
-        try:
-            started = time.monotonic()
-            answers = [await publisher.publish() for _ in range(2)]
-        finally:
-            await publisher.close()
-        check_published(answers)
-        counts = await webhook.wait_for(2 * rooms, patience(deliveries))
-    return {**arrived(counts, started, 2 * rooms), "targets": answers[0].contacts}
+    return await two_alerts(webhook, "sqlite", Audience(deliveries // 2,
+                                                         chat_port=webhook.port),
+                            None, deliveries)
 
 
 async def bare_webhook(webhook: Receiver, deliveries: int, body: bytes,

@@ -19,18 +19,11 @@ from typing import Any
 
 import aiohttp
 
-from bench.servers_run import ADMIN, PUBLISHER, SQUARE, free_port
+from bench.servers_run import ADMIN, ALERT, PUBLISHER, free_port
 
 # Trust auth, user postgres; each run makes a database of its own through this one.
 POSTGRES = os.environ.get("VIGIL_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
-# The feed benchmark's alert: its email is a ~3 KB text and HTML multipart.
-ALERT = {"headline": "Benchmark alert: suspicious package, King St W & Bay St",
-         "event": "Suspicious package", "category": "Security", "severity": "Severe",
-         "urgency": "Immediate", "certainty": "Observed", "tlp": "TLP:GREEN",
-         "description": "An unattended bag was reported in the north lobby. " * 4,
-         "instruction": "Keep staff away from the north lobby.",
-         "area": {"type": "Polygon", "coordinates": [SQUARE]}}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,14 @@ ADMIN = "bench-admin-token-0123456789"
 PUBLISHER = "vgl_bench_publisher_0123456789"
 SQUARE = [[-79.3900, 43.6400], [-79.3700, 43.6400], [-79.3700, 43.6560],
           [-79.3900, 43.6560], [-79.3900, 43.6400]]
+# The benchmarks' alert: enough words that the feed's frame is about 1 KB, the size of the
+# bare servers' frame (its email is a ~2.4 KB text and HTML multipart).
+ALERT = {"headline": "Benchmark alert: suspicious package, King St W & Bay St",
+         "event": "Suspicious package", "category": "Security", "severity": "Severe",
+         "urgency": "Immediate", "certainty": "Observed", "tlp": "TLP:GREEN",
+         "description": "An unattended bag was reported in the north lobby. " * 4,
+         "instruction": "Keep staff away from the north lobby.",
+         "area": {"type": "Polygon", "coordinates": [SQUARE]}}
 
 
 def free_port() -> int:

@@ -124,17 +124,18 @@ async def _pending(session: AsyncSession, principal: Principal, alert_id: str) -
 
 async def _release(session: AsyncSession, principal: Principal, alert: Alert, area: Area,
                    now: datetime, channels: frozenset[str], action: str) -> Published:
-    # Who it reaches first: the seq's row lock is held until commit, so everything done
+    # Everything but the seq first: its row lock is held until commit, so whatever is done
     # after taking it makes every other publish wait (on PostgreSQL; SQLite has one writer).
     reach = await plan(session, area, Tlp(alert.tlp), channels)
-    alert.seq = await next_seq(session)
-    alert.status, alert.sent_at = AlertStatus.PUBLISHED, now
-    session.add(alert)
     await write_deliveries(session, alert.id, reach.recipients, now, "publish")
     if alert.ack_within_s:
         due = now + timedelta(seconds=alert.ack_within_s)
         session.add_all(Escalation(alert_id=alert.id, organisation_id=org, due_at=due)
                         for org in reach.organisations)
+        await session.flush()
+    alert.seq = await next_seq(session)
+    alert.status, alert.sent_at = AlertStatus.PUBLISHED, now
+    session.add(alert)
     await audit.record(session, principal.actor, action, alert.id,
                        {"seq": alert.seq, "tlp": alert.tlp, "headline": alert.headline,
                         **reach.counts()})

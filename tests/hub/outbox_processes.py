@@ -11,13 +11,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiosmtpd.controller import Controller
 
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
+from tests.hub.conftest import Sink
 from tests.hub.test_cli import VIGIL, wait_healthy
 
 # The email lane's slots with the default VIGIL_SMTP_CONNECTIONS (8): at most this many
@@ -26,15 +27,14 @@ EMAIL_SLOTS = 32
 _MESSAGE_ID = re.compile(rb"^Message-ID: *(<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
 
-class CountingSink:
-    """Accepts every mail after `delay_s` (so a fan-out lasts long enough to be killed
-    mid-way) and keeps each one's Message-ID; `reached` is set at `mark` mails."""
+@dataclass
+class CountingSink(Sink):
+    """A Sink that keeps only each mail's Message-ID and accepts it after `delay_s` (so a
+    fan-out lasts long enough to be killed mid-way); `reached` is set at `mark` mails."""
 
-    def __init__(self, port: int, delay_s: float = 0.0, mark: int = 0) -> None:
-        self.port, self.delay_s, self.mark = port, delay_s, mark
-        self.ids: list[str] = []
-        self.reached = threading.Event()
-        self.controller: Controller | None = None
+    mark: int = 0
+    ids: list[str] = field(default_factory=list)
+    reached: threading.Event = field(default_factory=threading.Event)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay_s:
@@ -44,15 +44,6 @@ class CountingSink:
         if self.mark and len(self.ids) >= self.mark:
             self.reached.set()
         return "250 Message accepted"
-
-    def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
     def distinct(self) -> int:
         return len(set(self.ids))

@@ -28,7 +28,7 @@ DELAY_S = 0.02  # per mail at the sink: 8 connections take about 1.3 s for 500
 
 async def test_sigkill_of_serve_mid_fan_out_then_restart_delivers_all_within_15_s(
         tmp_path: Path) -> None:
-    sink = CountingSink(free_port(), DELAY_S, mark=KILL_AT)
+    sink = CountingSink(free_port(), delay_s=DELAY_S, mark=KILL_AT)
     sink.start()
     port = free_port()
     env, base = hub_env(tmp_path, sink.port), f"http://127.0.0.1:{port}"
@@ -62,7 +62,7 @@ async def test_sigkill_of_serve_mid_fan_out_then_restart_delivers_all_within_15_
 async def test_two_workers_on_postgres_one_killed_the_other_finishes_within_15_s(
         tmp_path: Path) -> None:
     broker = await redis_url()
-    sink = CountingSink(free_port(), DELAY_S, mark=KILL_AT)
+    sink = CountingSink(free_port(), delay_s=DELAY_S, mark=KILL_AT)
     sink.start()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
