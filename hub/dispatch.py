@@ -1,7 +1,7 @@
 """Outbox workers: claim what the channels can send now, send it, record it in batches.
 
 Each channel has a lane of slots (its `max_in_flight`). A worker claims at most what its
-lanes can take (their free slots and as many again waiting), leases those rows for a few
+lanes can take (their free slots and twice as many again waiting), leases those rows for a few
 seconds and renews the lease while it lives; so a killed worker's rows are free again
 within one lease, and at most one send per slot is of unknown outcome. A slot is free
 once its outcome is committed (see hub.outbox_records). A route whose breaker is open

@@ -191,3 +191,26 @@ async def test_a_live_worker_keeps_its_claim_however_long_the_send_takes(
     rows = await settled(hub, publisher, alert["id"])
     assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 1)]
     assert len(sink.messages) == 1
+
+
+async def test_an_alert_that_expires_while_its_relay_is_down_is_never_sent_late(
+        working_hub: Any, clock: Clock) -> None:
+    sink = Sink(free_port())  # nothing listens yet
+    hub = await working_hub(sink.port)
+    publisher = await hub.publisher()
+    org = await hub.organisation("Bay Tower Security", sites=[INSIDE])
+    for n in range(4):
+        await hub.contact(org, f"Guard {n}", email=f"guard{n}@example.org")
+    alert = await hub.publish(publisher)  # expires two hours after the clock's now
+    await wait_rows(hub, publisher, alert["id"], lambda rows: all(
+        r["status"] == "failed" for r in rows))
+    assert set((await scrape(hub))["vigil_circuit_open"].values()) == {1.0}
+    clock.advance(3 * 3600)  # the outage outlasts the alert
+    sink.start()  # the probe finds the relay back and releases the held rows
+    try:
+        rows = await wait_rows(hub, publisher, alert["id"],
+                               lambda rows: all(r["status"] == "dead" for r in rows), rounds=100)
+    finally:
+        sink.stop()
+    assert {r["last_error"] for r in rows} == {"the alert expired before it could be sent"}
+    assert sink.messages == []
