@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -67,6 +69,39 @@ _INSERT_ALERT = insert(_ALERTS)
 _RELEASE = (update(_ALERTS).where(_ALERTS.c.id == bindparam("alert_id"))
             .values(seq=bindparam("seq"), status=bindparam("status"),
                     sent_at=bindparam("sent_at")))
+
+
+_QUEUES: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
+
+
+def sequencing() -> asyncio.Lock:
+    """This process's queue for the seq: hold it from taking the seq to the commit.
+
+    The seq's row lock already makes publishes commit one at a time, but PostgreSQL does
+    not wake a row lock's waiters in the order they came: with twenty publishes waiting,
+    some waited a second while later ones went through. Queued here first (an asyncio lock
+    is first come, first served), at most one transaction per process waits on the row."""
+    loop = asyncio.get_running_loop()
+    if loop not in _QUEUES:
+        _QUEUES[loop] = asyncio.Lock()
+    return _QUEUES[loop]
+
+
+async def commit_released(session: AsyncSession, alert: Alert, now: datetime, actor: str,
+                          action: str, detail: dict[str, object]) -> None:
+    """Give the written alert its seq, sent now, record `action` and commit, in this
+    process's queue for the seq (see `sequencing`): the last step of every release."""
+    async with sequencing():
+        seq = await next_seq(session)
+        await (await session.connection()).execute(
+            _RELEASE, {"alert_id": alert.id, "seq": seq,
+                       "status": AlertStatus.PUBLISHED.value, "sent_at": now})
+        # Set as the database now has them, so that the session (if it holds the alert, as
+        # an approval's does) has nothing left to write back.
+        for name, value in (("seq", seq), ("status", AlertStatus.PUBLISHED), ("sent_at", now)):
+            set_committed_value(alert, name, value)
+        await audit.record(session, actor, action, alert.id, {"seq": seq, **detail})
+        await session.commit()
 
 
 async def next_seq(session: AsyncSession) -> int:
@@ -162,16 +197,6 @@ async def _release(session: AsyncSession, principal: Principal, alert: Alert, ar
     if alert.ack_within_s:
         await write_escalations(session, alert.id, reach.organisations,
                                 now + timedelta(seconds=alert.ack_within_s))
-    seq = await next_seq(session)
-    await (await session.connection()).execute(
-        _RELEASE, {"alert_id": alert.id, "seq": seq, "status": AlertStatus.PUBLISHED.value,
-                   "sent_at": now})
-    # Set as the database now has them, so that the session (if it holds the alert, as an
-    # approval's does) has nothing left to write back.
-    for name, value in (("seq", seq), ("status", AlertStatus.PUBLISHED), ("sent_at", now)):
-        set_committed_value(alert, name, value)
-    await audit.record(session, principal.actor, action, alert.id,
-                       {"seq": alert.seq, "tlp": alert.tlp, "headline": alert.headline,
-                        **reach.counts()})
-    await session.commit()
+    await commit_released(session, alert, now, principal.actor, action,
+                          {"tlp": alert.tlp, "headline": alert.headline, **reach.counts()})
     return Published(alert, reach)

@@ -10,12 +10,11 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub import audit
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft, Category, Certainty, Severity, Urgency, read_alert
 from hub.geo import NOWHERE, stored_area
 from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
-from hub.publish import Published, keep_origin, next_seq, write_deliveries
+from hub.publish import Published, commit_released, keep_origin, write_deliveries
 from hub.targeting import FEED, Reach, Recipient, plan
 from hub.tlp import Tlp
 from partners.validation import InvalidInput
@@ -41,10 +40,9 @@ async def write_revision(session: AsyncSession, principal: Principal, root: Aler
                          kind: MsgType, draft: AlertDraft, now: datetime,
                          channels: frozenset[str]) -> Published:
     """Write the revision `draft` of `root` with its deliveries, and commit."""
-    seq = await next_seq(session)
-    revision = Alert(seq=seq, status=AlertStatus.PUBLISHED, msg_type=kind,
+    revision = Alert(status=AlertStatus.PENDING, msg_type=kind,
                      references_id=root.id, sender_org_id=root.sender_org_id,
-                     created_by=principal.actor, created_at=now, sent_at=now,
+                     created_by=principal.actor, created_at=now,
                      **_columns(draft))
     session.add(revision)
     await session.flush()
@@ -54,9 +52,8 @@ async def write_revision(session: AsyncSession, principal: Principal, root: Aler
     await write_deliveries(session, revision.id, reach.recipients, now, "publish")
     if kind is MsgType.CANCEL:
         await stop_escalations(session, root.id, now, "cancel")
-    await audit.record(session, principal.actor, f"alert.{kind.value.lower()}", revision.id,
-                       {"references": root.id, "seq": seq, **reach.counts()})
-    await session.commit()
+    await commit_released(session, revision, now, principal.actor,
+                          f"alert.{kind.value.lower()}", {"references": root.id, **reach.counts()})
     return Published(revision, reach)
 
 
