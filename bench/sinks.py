@@ -77,18 +77,20 @@ class SmtpTally(Tally):
         return "250 OK"
 
 
-_EHLO = (b"250-sink.bench\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-SIZE 33554432\r\n"
-         b"250 HELP\r\n")
+# PIPELINING as real relays (Postfix, Exim, the mail services) offer it; aiosmtpd does not.
+_EHLO = (b"250-sink.bench\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-SMTPUTF8\r\n"
+         b"250-SIZE 33554432\r\n250 HELP\r\n")
 _REPLIES = {b"HELO": b"250 sink.bench\r\n", b"MAIL": b"250 OK\r\n", b"RCPT": b"250 OK\r\n",
             b"RSET": b"250 OK\r\n", b"NOOP": b"250 OK\r\n", b"DATA": b"354 End with .\r\n",
             b"QUIT": b"221 Bye\r\n", b"EHLO": _EHLO}
 
 
 class FastSmtp(asyncio.Protocol):
-    """Just enough SMTP for aiosmtplib (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT; no TLS),
-    every command answered 250. aiosmtpd reads DATA a line at a time and parses every
-    address, about 1 ms of CPU a mail, which would cap a sink at about 1,000 mails a
-    second; this finds the end of the data in one search, about 0.1 ms."""
+    """Just enough SMTP for aiosmtplib and the hub (EHLO, MAIL, RCPT, DATA, RSET, NOOP,
+    QUIT, pipelined or not; no TLS), every command answered 250. aiosmtpd reads DATA a
+    line at a time and parses every address, about 1 ms of CPU a mail, which would cap a
+    sink at about 1,000 mails a second; this finds the end of the data in one search,
+    about 0.1 ms."""
 
     def __init__(self, tally: Tally) -> None:
         self.tally, self.buffer, self.in_data = tally, bytearray(), False

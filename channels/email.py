@@ -1,10 +1,9 @@
 """Email channel: addresses checked and masked; mail sent over a pool of reused SMTP
-connections."""
+sessions, each pipelining its mail transactions where the relay allows (smtp_session)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.policy
 import io
 import re
@@ -22,14 +21,16 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from channels.base import Message, Outcome, TargetError
+from channels.smtp_session import Refused, Session, SessionClosed, ready_body
 
 # Deliberately simple: one @, no spaces, a dotted domain. Deliverability is the MTA's call.
 _ADDRESS = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # The sender may be a local name such as alerts@localhost (the default): the relay decides.
 _SENDER = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 
-# RFC 5322 field names: printable ASCII except the colon.
-_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+# RFC 5322 field names: printable ASCII except the colon; here never starting with a dot,
+# so that no header line needs dot-stuffing on its way through DATA.
+_HEADER_NAME = re.compile(r"^[!-\-/-9;-~][!-9;-~]*$")
 
 # Long header lines are left whole (RFC 5322 allows 998 characters): folding a long URL
 # would turn List-Unsubscribe into RFC 2047 encoded words, which mail services ignore.
@@ -85,24 +86,22 @@ class _Connection:
     """One SMTP session of the pool, opened when first used and reopened when dropped."""
 
     def __init__(self) -> None:
-        self.smtp: aiosmtplib.SMTP | None = None
+        self.session: Session | None = None
         self.sent = 0  # mails on this session, to hang up before the relay's own cap
 
+    @property
+    def open(self) -> bool:
+        return self.session is not None and self.session.usable
+
     def drop(self) -> None:
-        smtp, self.smtp = self.smtp, None
-        if smtp is not None:
-            smtp.close()
+        session, self.session = self.session, None
+        if session is not None:
+            session.close()
 
     async def hang_up(self) -> None:
-        smtp, self.smtp = self.smtp, None
-        if smtp is None:
-            return
-        try:
-            if smtp.is_connected:
-                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
-                    await smtp.quit()
-        finally:
-            smtp.close()
+        session, self.session = self.session, None
+        if session is not None:
+            await session.quit()
 
 
 class EmailChannel:
@@ -172,9 +171,9 @@ class EmailChannel:
             return False
         connection = await self._idle.get()
         try:
-            smtp = await self._connection(connection, self._relay)
-            await smtp.noop()
-        except (aiosmtplib.SMTPException, OSError):
+            session = await self._connection(connection, self._relay)
+            await session.noop()
+        except (aiosmtplib.SMTPException, OSError, SessionClosed, Refused):
             connection.drop()
             return False
         finally:
@@ -236,6 +235,8 @@ class EmailChannel:
         if "Message-ID" not in headers and "Message-ID" not in message.headers:
             domain = self._envelope_from.rpartition("@")[2]
             lines.append(f"Message-ID: {make_msgid(domain=domain)}\r\n")
+        # Ready to send as it is (see smtp_session.ready_body): a header line never begins
+        # with a dot, and the shared part was dot-stuffed once.
         return "".join(lines).encode() + self._flatten(message, policy, utf8)
 
     def _flatten(self, message: Message, policy: email.policy.EmailPolicy[EmailMessage],
@@ -259,7 +260,7 @@ class EmailChannel:
             mail.add_alternative(message.html, subtype="html")
         with io.BytesIO() as out:
             BytesGenerator(out, policy=policy).flatten(mail)
-            data = out.getvalue()
+            data = ready_body(out.getvalue())
         self._flattened[key] = (message, data)  # holding the message keeps its id unique
         if len(self._flattened) > 256:
             self._flattened.popitem(last=False)
@@ -274,38 +275,31 @@ class EmailChannel:
     async def _deliver(self, connection: _Connection, relay: _Relay, data: bytes, target: str,
                        utf8: bool) -> Outcome:
         for attempt in (1, 2):
-            reused = connection.smtp is not None and connection.smtp.is_connected
+            reused = connection.open
             try:
-                smtp = await self._connection(connection, relay)
-            except (aiosmtplib.SMTPException, OSError) as exc:
+                session = await self._connection(connection, relay)
+            except (aiosmtplib.SMTPException, OSError, SessionClosed) as exc:
                 error = f"cannot use {relay.describe()}: {_text(exc)}"
                 self._unreachable = (asyncio.get_running_loop().time(), error)
                 return Outcome(ok=False, error=error, outage=True)
             try:
-                if utf8 and not smtp.supports_extension("smtputf8"):
-                    raise aiosmtplib.SMTPNotSupported(
-                        "the relay does not support SMTPUTF8 addresses")
-                await smtp.sendmail(self._envelope_from, [target], data,
-                                    mail_options=["SMTPUTF8"] if utf8 else [])
-            except aiosmtplib.SMTPRecipientsRefused as exc:
-                refusal = exc.recipients[0]
-                return self._refused(connection, refusal.code, refusal.message, target)
-            except aiosmtplib.SMTPHeloError as exc:
-                connection.drop()  # the relay refused the session, not this mail
-                return Outcome(ok=False, outage=True,
-                               error=f"{relay.describe()} refused EHLO: {_text(exc)}")
-            except aiosmtplib.SMTPResponseException as exc:
-                return self._refused(connection, exc.code, exc.message, target)
-            except (aiosmtplib.SMTPNotSupported, ValueError) as exc:
+                if utf8 and not session.smtputf8:
+                    return Outcome(ok=False, permanent=True,
+                                   error=f"cannot send to {self.describe(target)}: "
+                                         "the relay does not support SMTPUTF8 addresses")
+                await session.send_mail(self._envelope_from, target, data, utf8=utf8)
+            except Refused as exc:
+                return self._refused(connection, exc.code, exc.text, target)
+            except ValueError as exc:
                 return Outcome(ok=False, permanent=True,
                                error=f"cannot send to {self.describe(target)}: {_text(exc)}")
-            except aiosmtplib.SMTPServerDisconnected as exc:
+            except SessionClosed as exc:
                 connection.drop()
                 if reused and attempt == 1:
                     continue  # the relay closed an idle connection; a fresh one will do
                 return Outcome(ok=False, outage=True,
                                error=f"{relay.describe()} hung up: {_text(exc)}")
-            except (aiosmtplib.SMTPException, OSError) as exc:
+            except (TimeoutError, OSError) as exc:
                 connection.drop()  # a timed-out command leaves the session in an unknown state
                 return Outcome(ok=False, outage=True,
                                error=f"{relay.describe()} failed: {_text(exc)}")
@@ -323,11 +317,12 @@ class EmailChannel:
         return Outcome(ok=False, permanent=500 <= code < 600, outage=closing,
                        error=f"{code} {text} (to {self.describe(target)})")
 
-    async def _connection(self, connection: _Connection, relay: _Relay) -> aiosmtplib.SMTP:
-        smtp = connection.smtp
-        if smtp is not None and smtp.is_connected:
+    async def _connection(self, connection: _Connection, relay: _Relay) -> Session:
+        """The connection's session, opened (greeting, EHLO, STARTTLS, AUTH, by aiosmtplib)
+        if it has none, or none it may still use."""
+        if connection.session is not None and connection.open:
             if connection.sent < self._max_per_connection:
-                return smtp
+                return connection.session
             await connection.hang_up()
         connection.drop()
         smtp = aiosmtplib.SMTP(
@@ -339,9 +334,13 @@ class EmailChannel:
             timeout=self._timeout, local_hostname=self._helo_name,
         )
         await smtp.connect()
-        connection.smtp, connection.sent = smtp, 0
         self._helo_name = smtp.local_hostname
-        return smtp
+        try:
+            connection.session, connection.sent = Session.take_over(smtp, self._timeout), 0
+        except SessionClosed:
+            smtp.close()
+            raise
+        return connection.session
 
 
 def _check_header(name: str) -> None:

@@ -40,6 +40,13 @@ class Inbox:
         self.rcpt_reply: str | None = None
         self.data_reply: str | None = None
         self.data_delay = 0.0
+        self.pipelining = False  # aiosmtpd handles pipelined commands, but does not say so
+
+    async def handle_EHLO(self, server: Any, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        return [responses[0], "250-PIPELINING", *responses[1:]] if self.pipelining \
+            else responses
 
     async def handle_RCPT(self, server: Any, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
@@ -68,9 +75,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def inbox() -> Inbox:
-    return Inbox()
+@pytest.fixture(params=["one command at a time", "pipelining"])
+def inbox(request: pytest.FixtureRequest) -> Inbox:
+    """Every test of a relay runs twice: with and without PIPELINING on offer."""
+    inbox = Inbox()
+    inbox.pipelining = request.param == "pipelining"
+    return inbox
 
 
 class Relay:
