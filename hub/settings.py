@@ -26,9 +26,10 @@ SETTINGS: tuple[Setting, ...] = (
             "`redis://host:port/db` to fan out across processes; unset means in-process"),
     Setting("VIGIL_SMTP_URL", "smtp_url", None,
             "`smtp://host:port` or `smtps://user:pass@host:port`; unset turns email off"),
-    Setting("VIGIL_SMTP_CONNECTIONS", "smtp_connections", "8",
+    Setting("VIGIL_SMTP_CONNECTIONS", "smtp_connections", "16",
             "SMTP connections each worker keeps open to the relay, one mail at a time on "
-            "each; lower it for a relay that caps sessions per client"),
+            "each (its commands pipelined where the relay offers PIPELINING); lower it for a "
+            "relay that caps sessions per client"),
     Setting("VIGIL_CHAT_CONCURRENCY", "chat_concurrency", "16",
             "chat and webhook messages each worker has in flight at once"),
     Setting("VIGIL_MAIL_FROM", "mail_from", "alerts@localhost", "sender address"),
@@ -90,7 +91,7 @@ class Settings:
     feed_write_timeout_s: float = 10.0
     feed_replay_max: int = 500
     delivery_lease_s: float = 10.0
-    smtp_connections: int = 8
+    smtp_connections: int = 16
     chat_concurrency: int = 16
     session_idle_s: float = 1800.0
     session_max_s: float = 43200.0

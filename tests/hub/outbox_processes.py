@@ -17,13 +17,15 @@ from typing import Any
 
 import aiohttp
 
+from channels.email import EmailChannel
+from hub.settings import Settings
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
 from tests.hub.conftest import Sink
 from tests.hub.test_cli import VIGIL, wait_healthy
 
-# The email lane's slots with the default VIGIL_SMTP_CONNECTIONS (8): at most this many
-# sends are of unknown outcome when a worker dies.
-EMAIL_SLOTS = 32
+# The email lane's slots with the default VIGIL_SMTP_CONNECTIONS: at most this many sends
+# are of unknown outcome when a worker dies.
+EMAIL_SLOTS = EmailChannel(connections=Settings.smtp_connections).max_in_flight
 _MESSAGE_ID = re.compile(rb"^Message-ID: *(<[^>\r\n]+>)", re.MULTILINE | re.IGNORECASE)
 
 
