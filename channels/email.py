@@ -336,8 +336,13 @@ class EmailChannel:
         await smtp.connect()
         self._helo_name = smtp.local_hostname
         try:
+            if smtp.is_ehlo_or_helo_needed:  # connect() greets only to log in or to STARTTLS
+                try:
+                    await smtp.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await smtp.helo()  # a relay from before ESMTP
             connection.session, connection.sent = Session.take_over(smtp, self._timeout), 0
-        except SessionClosed:
+        except BaseException:
             smtp.close()
             raise
         return connection.session

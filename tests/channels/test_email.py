@@ -377,3 +377,15 @@ async def test_smtps_logs_in_with_percent_decoded_credentials(
     if not ok:
         assert outcome.permanent is False and outcome.error is not None
         assert "535" in outcome.error and "wrong" not in outcome.error
+
+
+async def test_smtps_without_a_login_greets_the_relay_before_the_first_mail(
+        tls_server: Relay, inbox: Inbox, certificate: tuple[Path, Path]) -> None:
+    # Implicit TLS with no login and no STARTTLS to decide: nothing in opening the session
+    # says EHLO, so the channel must, or the relay answers 503 to MAIL.
+    client_tls = ssl.create_default_context(cafile=str(certificate[0]))
+    email = EmailChannel(f"smtps://127.0.0.1:{tls_server.port}", FROM, tls_context=client_tls)
+    outcomes = [await email.send(ALERT, TO) for _ in range(2)]
+    await email.close()
+    assert [o.ok for o in outcomes] == [True, True], outcomes
+    assert len(inbox.mails) == 2 and len(inbox.sessions) == 1
