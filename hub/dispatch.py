@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.base import Channel, Message, Outcome
+from hub import fanout
 from hub.background import Loop
 from hub.breakers import Breaker, Breakers
 from hub.db import Sessions
@@ -194,6 +195,8 @@ class Dispatcher:
         values = {"now": now, "lease_until": now + timedelta(seconds=self.timing.lease_s),
                   "worker_id": self.worker_id, "working": sorted(self.working)}
         async with self.sessions() as session:
+            # Published messages' outbound rows first, so this claim can take them.
+            await fanout.settle(session, limit=fanout.BATCH)
             connection = await session.connection()
             ids: list[str] = []
             for name, room in wanted.items():

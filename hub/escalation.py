@@ -13,9 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit
 from hub.background import Loop
 from hub.db import Sessions
+from hub.fanout import write_deliveries
 from hub.metrics import Metrics
 from hub.models import Alert, Escalation, EscalationStatus
-from hub.publish import write_deliveries
 from hub.targeting import tier_recipients
 from hub.tlp import Tlp
 from partners.models import Tier

@@ -127,6 +127,20 @@ class Delivery(SQLModel, table=True):
     reason: str = Field(default="publish", max_length=16)  # publish | escalation
 
 
+class Fanout(SQLModel, table=True):
+    """Outbound deliveries still to be written: everyone a message reached on a channel
+    other than the feed, one row per message, so that the publish transaction writes one
+    row where it would write thousands. The outbox turns it into Delivery rows
+    (hub/fanout.py) before it claims, as does anything that reads them."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    reason: str = Field(max_length=16)  # publish | escalation, as Delivery.reason
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    # [organisation_id, contact_id, channel, recipient, subscription_id] per delivery
+    recipients: list[list[str | None]] = Field(sa_type=sa.JSON)
+
+
 class EscalationStatus(enum.StrEnum):
     PENDING = "pending"
     CANCELLED = "cancelled"

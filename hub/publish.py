@@ -15,33 +15,19 @@ from hub import audit
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft
 from hub.db import insert_many
+from hub.fanout import write_deliveries
 from hub.geo import NOWHERE, Area, stored_area
 from hub.models import (
     Alert,
     AlertStatus,
     Counter,
-    Delivery,
-    DeliveryStatus,
     Escalation,
     EscalationStatus,
     MsgType,
 )
-from hub.targeting import Reach, Recipient, plan
+from hub.targeting import Reach, plan
 from hub.tlp import Tlp
 from partners.models import new_id
-
-
-async def write_deliveries(session: AsyncSession, alert_id: str, recipients: list[Recipient],
-                           now: datetime, reason: str) -> None:
-    """Add outbox rows in the caller's transaction; the worker picks them up after commit."""
-    await insert_many(session, Delivery.__table__, [  # type: ignore[attr-defined]
-        {"id": new_id(), "alert_id": alert_id, "organisation_id": r.organisation_id,
-         "contact_id": r.contact_id, "subscription_id": r.subscription_id,
-         "channel": r.channel, "recipient": r.recipient,
-         "idempotency_key": r.idempotency_key(alert_id), "status": DeliveryStatus.PENDING.value,
-         "attempts": 0, "next_attempt_at": now, "created_at": now, "reason": reason}
-        for r in recipients
-    ])
 
 
 async def write_escalations(session: AsyncSession, alert_id: str, organisations: list[str],

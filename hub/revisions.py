@@ -10,11 +10,13 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub import fanout
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft, Category, Certainty, Severity, Urgency, read_alert
+from hub.fanout import write_deliveries
 from hub.geo import NOWHERE, stored_area
 from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
-from hub.publish import Published, commit_released, keep_origin, write_deliveries
+from hub.publish import Published, commit_released, keep_origin
 from hub.targeting import FEED, Reach, Recipient, plan
 from hub.tlp import Tlp
 from partners.validation import InvalidInput
@@ -126,6 +128,8 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
     """Everyone any message of this alert reached, on the same channels, plus whoever the
     (possibly new) area now covers; all filtered by the revision's TLP label."""
     reach = await plan(session, draft.area, draft.tlp, channels)
+    await fanout.settle(session, (await session.exec(
+        select(Alert.id).where(_in_chain(root.id)))).all())
     earlier = (await session.exec(
         select(Delivery).join(Alert, col(Alert.id) == col(Delivery.alert_id))
         .where(_in_chain(root.id)))).all()

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import col, select
 
+from hub import fanout
 from hub.access import Forbidden, visible, visible_alert
 from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
@@ -164,6 +165,8 @@ async def delivery_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         alert = await visible_alert(session, principal, request.match_info["id"])
+        if await fanout.settle(session, [alert.id]):
+            await session.commit()  # written now rather than by the worker's next claim
         query = select(Delivery).where(Delivery.alert_id == alert.id).order_by(
             col(Delivery.organisation_id), col(Delivery.channel), col(Delivery.recipient))
         if not principal.sees_everything_of(alert):

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.chat import ChatChannel
-from hub import audit
+from hub import audit, fanout
 from hub.access import Conflict, NotFound, Principal
 from hub.http import SESSIONS, created, principal_of, read_json
 from hub.models import Ack, Delivery, Report
@@ -213,6 +213,7 @@ async def contact_delete(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         contact = await _own_contact(session, principal, request.match_info["id"])
+        await fanout.settle(session)  # deliveries not yet written are history too
         history = await history_of(session, contact.id)
         if history:
             raise Conflict("referenced", f"the contact has {', '.join(history)}, kept as "
