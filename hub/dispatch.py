@@ -16,7 +16,7 @@ import logging
 import random
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +34,7 @@ from hub.breakers import Breaker, Breakers
 from hub.db import Sessions
 from hub.messages import Renderer
 from hub.metrics import Metrics
-from hub.models import Alert, Delivery
+from hub.models import Alert, Delivery, Fanout
 from hub.outbox_records import DUE, HELD, Recorder, RetryPolicy, Sent
 from hub.targeting import FEED
 from partners.models import Contact, Subscription, SubscriptionStatus
@@ -371,13 +371,20 @@ async def _jobs(session: AsyncSession, ids: list[str]) -> list[Job]:
 
 
 async def due_now(session: AsyncSession, now: datetime) -> dict[str, tuple[int, float]]:
-    """Outbound deliveries due now by channel: how many, and the oldest one's wait in s."""
+    """Outbound deliveries due now by channel: how many, and the oldest one's wait in s;
+    the recipients of fanouts not yet written (hub.fanout) included."""
     rows = (await session.exec(
         select(Delivery.channel, func.count(), func.min(Delivery.next_attempt_at))
         .where(col(Delivery.channel) != FEED, col(Delivery.status).in_(DUE),
                col(Delivery.next_attempt_at) <= now)
         .group_by(col(Delivery.channel)))).all()
-    return {channel: (int(count), _age(now, oldest)) for channel, count, oldest in rows}
+    due = {channel: (int(count), _age(now, oldest)) for channel, count, oldest in rows}
+    unwritten = (await session.exec(select(Fanout.created_at, Fanout.recipients))).all()
+    for created_at, recipients in unwritten:
+        for channel, count in Counter(recipient[2] for recipient in recipients).items():
+            before = due.get(channel, (0, 0.0))
+            due[channel] = (before[0] + count, max(before[1], _age(now, created_at)))
+    return due
 
 
 def _age(now: datetime, moment: datetime | None) -> float:

@@ -20,6 +20,7 @@ from hub.models import Delivery, Fanout
 from hub.publish import publish
 from partners.models import Contact, Organisation, Role, Site, Tier
 from tests.conftest import INSIDE, OUTSIDE, Hub, alert_body
+from tests.hub.conftest import scrape
 from tests.services import fresh_postgres_database
 
 
@@ -44,6 +45,18 @@ async def test_a_publish_writes_its_emails_as_one_fanout_that_a_reader_settles_o
         assert Counter(r["channel"] for r in rows) == {"email": 3, "feed": 1}
         assert {r["status"] for r in rows} == {"pending"}
     assert await count(hub, Delivery) == 4 and await count(hub, Fanout) == 0
+
+
+async def test_deliveries_not_yet_written_are_due_in_metrics_and_readiness(hub: Hub) -> None:
+    publisher = await hub.publisher()
+    org = await hub.organisation("Bay St Tower", "corporate", [INSIDE])
+    for n in range(3):
+        await hub.contact(org, f"Guard {n}")
+    await hub.publish(publisher)
+    assert await count(hub, Fanout) == 1
+    assert (await scrape(hub))["vigil_outbox_due"] == {(("channel", "email"),): 3.0}
+    ready = await hub.client.get("/readyz")
+    assert (await ready.json())["outbox"]["due"] == {"email": 3}
 
 
 async def test_an_update_straight_after_the_publish_reaches_its_email_contacts(
