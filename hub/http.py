@@ -121,14 +121,20 @@ def _no_constants(name: str) -> Any:
 
 
 async def read_body(request: web.Request, limit: int, too_large: ApiError) -> bytes:
-    """The raw body, refused with `too_large` past `limit` bytes (before reading it when
-    Content-Length says so)."""
+    """The whole raw body, refused with `too_large` past `limit` bytes (before reading it
+    when Content-Length says so)."""
     if request.content_length is not None and request.content_length > limit:
         raise too_large
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise too_large
-    return raw
+    # read(n) gives what has arrived so far, up to n: a body sent in pieces is read until
+    # its end, never judged by its first piece.
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+    return b"".join(chunks)
 
 
 async def read_json(request: web.Request) -> Any:
