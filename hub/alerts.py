@@ -91,8 +91,8 @@ def read_alert(body: object, now: datetime) -> AlertDraft:
     """Check a publish request; raise InvalidInput naming every bad field."""
     check = Checker(body)
     check.only(FIELDS)
-    headline = check.text("headline", max_len=200)
-    event = check.text("event", max_len=200)
+    headline = check.text("headline", max_len=200, line=True)  # the mail's subject
+    event = check.text("event", max_len=200, line=True)
     category = check.choice("category", Category, required=False, default=Category.SECURITY)
     severity = check.choice("severity", Severity)
     urgency = check.choice("urgency", Urgency)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from lxml import etree
 
 from hub.cap import NS_12, CapArea, Circle, Info, Message, Pair, Resource
+from partners.validation import xml_safe
 
 _INDENT = "  "
 
@@ -137,7 +138,7 @@ def _pairs(parent: etree._Element, name: str, pairs: Iterable[Pair]) -> None:
 
 def _text(parent: etree._Element, name: str, value: str | None) -> None:
     if value is not None:
-        etree.SubElement(parent, f"{{{NS_12}}}{name}").text = value
+        etree.SubElement(parent, f"{{{NS_12}}}{name}").text = xml_safe(value)
 
 
 def _indent(element: etree._Element, level: int) -> None:

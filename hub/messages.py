@@ -12,6 +12,7 @@ from hub.cap_alerts import texts
 from hub.models import Alert
 from hub.tlp import EXPLANATIONS, Tlp
 from partners.residents import unsubscribe_token
+from partners.validation import one_line
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TLP_COLOURS = {Tlp.RED: "#FF2B2B", Tlp.AMBER_STRICT: "#FFC000", Tlp.AMBER: "#FFC000",
@@ -39,7 +40,9 @@ class Renderer:
         unsubscribe link. The TLP label leads the subject and the body."""
         context = self._context(alert, unsubscribe_url, language)
         words = context["words"]
-        subject = f"[{alert.tlp}] {context['kind_label']}{alert.severity.upper()}: {words.headline}"
+        # One line whatever was stored: a line break in a header would fail every send.
+        subject = one_line(f"[{alert.tlp}] {context['kind_label']}{alert.severity.upper()}: "
+                           f"{words.headline}")
         return Message(
             subject=subject,
             text=self.text.get_template("messages/alert.txt").render(context),

@@ -11,6 +11,25 @@ from typing import Any, TypeVar
 E = TypeVar("E", bound=enum.Enum)
 # A BCP 47 language tag as alerts and recipients carry it (en-CA, fr, es-419).
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+# What XML 1.0 cannot carry (and so no CAP document, Atom feed or mail header either): C0
+# controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates, which no UTF-8 encodes.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Every character str.splitlines() breaks a line at: none may be in a one-line field,
+# whose text ends up in a mail header (the subject) or a title.
+LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` with what XML cannot carry replaced by U+FFFD, for writers of text stored
+    before the input checks refused it."""
+    return NOT_IN_XML.sub("\ufffd", text)
+
+
+def one_line(text: str) -> str:
+    """`text` as one line: each line break, with the spaces around it, one space."""
+    if not LINE_BREAKS.search(text):
+        return text
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 class InvalidInput(ValueError):
@@ -44,7 +63,8 @@ class Checker:
             self.fail(key, "is not a known field")
 
     def text(self, name: str, *, required: bool = True, max_len: int = 200,
-             default: str | None = None) -> str | None:
+             default: str | None = None, line: bool = False) -> str | None:
+        """A string; with `line`, one line of it (no line breaks of any kind)."""
         value = self.body.get(name)
         if value is None:
             if required:
@@ -54,7 +74,11 @@ class Checker:
             self.fail(name, "must be a string")
             return default
         value = value.strip()
-        if required and not value:
+        if (bad := NOT_IN_XML.search(value)) is not None:
+            self.fail(name, f"must not contain the control character U+{ord(bad.group()):04X}")
+        elif line and LINE_BREAKS.search(value):
+            self.fail(name, "must be one line, without line breaks")
+        elif required and not value:
             self.fail(name, "must not be empty")
         elif len(value) > max_len:
             self.fail(name, f"must be at most {max_len} characters")

@@ -25,6 +25,7 @@ from hub.messages import KIND_LABELS
 from hub.models import Alert, AlertStatus
 from hub.pages.residents import public_alerts_query
 from hub.tlp import Tlp
+from partners.validation import xml_safe
 
 routes = web.RouteTableDef()
 ATOM = "http://www.w3.org/2005/Atom"
@@ -73,7 +74,7 @@ def _cap_fields(entry: Any, alert: Alert) -> None:
                         ("severity", alert.severity), ("certainty", alert.certainty),
                         ("areaDesc", _area_description(alert))):
         if value:
-            etree.SubElement(entry, f"{{{NS_12}}}{name}").text = value
+            etree.SubElement(entry, f"{{{NS_12}}}{name}").text = xml_safe(value)
     area = alert.area or {}
     circle = area.get("circle")
     if circle:
@@ -95,7 +96,7 @@ def _area_description(alert: Alert) -> str:
 
 def _node(parent: Any, tag: str, text: str | None = None, **attributes: str) -> Any:
     node = etree.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
-    node.text = text
+    node.text = None if text is None else xml_safe(text)
     return node
 
 
