@@ -11,14 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit, mfa, sessions
 from hub.access import Forbidden, Unauthenticated
 from hub.sessions import Resumed
-from hub.throttle import (
-    FailureRule,
-    Throttled,
-    forget,
-    login_keys,
-    record_failure,
-    retry_after,
-)
+from hub.throttle import FailureRule, login_keys, succeeded, take_attempt
 from partners.accounts import (
     accept,
     check_password,
@@ -57,10 +50,8 @@ async def sign_in(session: AsyncSession, email: str, password: str, code: str | 
                   address: str, now: datetime, secret_key: str) -> SignedIn:
     """Check the password (and the code, when one is given) and start a new session."""
     keys = login_keys(email, address)
-    wait = await retry_after(session, keys, now)
-    if wait:
-        # Refused before the password is even looked at, so guessing gains nothing.
-        raise Throttled(wait, "too many failed sign-ins; wait before trying again")
+    # Refused before the password is even looked at, so guessing gains nothing.
+    await take_attempt(session, keys, now, "too many failed sign-ins; wait before trying again")
     user = await user_by_email(session, email)
     if not await check_password(user, password) or user is None or user.disabled_at is not None:
         await _failed(session, keys, now, email, "password")
@@ -73,7 +64,7 @@ async def sign_in(session: AsyncSession, email: str, password: str, code: str | 
             raise Unauthenticated("the authenticator code is wrong")
     if needs_rehash(user):
         user.password_hash = await hash_password(password)
-    await forget(session, keys[0][0])
+    await succeeded(session, keys, now)
     return await _start(session, user, now, address, passed, "login.password")
 
 
@@ -83,9 +74,7 @@ async def second_factor(session: AsyncSession, login: Resumed, code: str | None,
     """Finish signing in with an authenticator code or a recovery code."""
     user = login.user
     keys = login_keys(user.email, address)
-    wait = await retry_after(session, keys, now)
-    if wait:
-        raise Throttled(wait, "too many wrong codes; wait before trying again")
+    await take_attempt(session, keys, now, "too many wrong codes; wait before trying again")
     if not user.totp_enabled_at:
         raise Forbidden("set up an authenticator first")
     if recovery:
@@ -95,7 +84,7 @@ async def second_factor(session: AsyncSession, login: Resumed, code: str | None,
     if not ok:
         await _failed(session, keys, now, user.email, "recovery code" if recovery else "code")
         raise Unauthenticated("the code is wrong")
-    await forget(session, keys[0][0])
+    await succeeded(session, keys, now)
     await sessions.end(session, login.row, now, "mfa")  # a new id for the new privilege
     how = "login.recovery_code" if recovery else "login.mfa"
     return await _start(session, user, now, address, True, how)
@@ -146,7 +135,7 @@ async def _code_ok(session: AsyncSession, user: User, code: str, now: datetime,
 
 async def _failed(session: AsyncSession, keys: list[tuple[str, FailureRule]], now: datetime,
                   email: str, what: str) -> None:
-    await record_failure(session, keys, now)
+    # The try was counted when it began (take_attempt); this records what was wrong.
     await audit.record(session, f"address:{keys[1][0].partition(':')[2]}", "login.fail",
                        email[:64], {"wrong": what})
     await session.commit()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub.models import Throttle
+
+_THROTTLES: Table = Throttle.__table__  # type: ignore[attr-defined]
 
 
 class Throttled(Exception):
@@ -51,36 +57,58 @@ def login_keys(email: str, address: str) -> list[tuple[str, FailureRule]]:
     return [(f"account:{email.strip().lower()}"[:400], ACCOUNT), (f"address:{address}", ADDRESS)]
 
 
-async def retry_after(session: AsyncSession, keys: Iterable[tuple[str, FailureRule]],
-                      now: datetime) -> float:
-    """Seconds until any of these keys may try again; 0 when all may try now."""
-    wait = 0.0
-    for key, _ in keys:
-        row = await session.get(Throttle, key)
-        if row is not None and row.blocked_until is not None and row.blocked_until > now:
-            wait = max(wait, (row.blocked_until - now).total_seconds())
-    return wait
+async def take_attempt(session: AsyncSession, keys: Sequence[tuple[str, FailureRule]],
+                       now: datetime, detail: str) -> None:
+    """Check and count one try against each key as a single step, and commit it; raise
+    Throttled (counting nothing) while any key is held.
 
-
-async def record_failure(session: AsyncSession, keys: Iterable[tuple[str, FailureRule]],
-                         now: datetime) -> None:
-    """Count one failure against each key (the caller commits)."""
-    for key, rule in keys:
-        row = await session.get(Throttle, key) or Throttle(key=key)
+    The try is counted as a failure before the password or code is looked at, under a lock
+    on each key's row (always taken in the same order), so twenty tries sent at once are
+    counted one after the other and the ones past the limit are refused: the right
+    password among them gains nothing. `succeeded` takes the count back."""
+    rows = [(await _locked(session, key), rule) for key, rule in keys]
+    wait = max(((row.blocked_until - now).total_seconds() for row, _ in rows
+                if row.blocked_until is not None and row.blocked_until > now), default=0.0)
+    if wait:
+        await session.commit()
+        raise Throttled(wait, detail)
+    for row, rule in rows:
         if row.last_failure_at is not None and now - row.last_failure_at > rule.forget_after:
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now
-        wait = rule.wait_after(row.failures)
-        row.blocked_until = now + wait if wait else None
+        held = rule.wait_after(row.failures)
+        row.blocked_until = now + held if held else None
+        session.add(row)
+    await session.commit()
+
+
+async def succeeded(session: AsyncSession, keys: Sequence[tuple[str, FailureRule]],
+                    now: datetime) -> None:
+    """The try was right: its account starts afresh; its address gets the try back (the
+    caller commits)."""
+    (account, _), *others = keys
+    row = await session.get(Throttle, account)
+    if row is not None:
+        await session.delete(row)
+    for key, rule in others:
+        row = await _locked(session, key)
+        row.failures = max(0, row.failures - 1)
+        held = rule.wait_after(row.failures)
+        row.blocked_until = now + held if held else None
         session.add(row)
 
 
-async def forget(session: AsyncSession, key: str) -> None:
-    """A successful login clears its account's count (not its address's)."""
-    row = await session.get(Throttle, key)
-    if row is not None:
-        await session.delete(row)
+async def _locked(session: AsyncSession, key: str) -> Throttle:
+    """The key's row, made if missing (an upsert: two first tries never both insert it),
+    locked until commit (FOR UPDATE; on SQLite the insert has taken the write lock)."""
+    connection = await session.connection()
+    make = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    await connection.execute(make(_THROTTLES).values(key=key, failures=0)
+                             .on_conflict_do_nothing(index_elements=["key"]))
+    return (await session.exec(
+        select(Throttle).where(Throttle.key == key).with_for_update()
+        .execution_options(populate_existing=True))).one()
 
 
 @dataclass

@@ -1,16 +1,27 @@
-"""Hostile and awkward input (issue 14), each case sent as named: bodies that arrive in pieces."""
+"""Hostile and awkward input (issue 14), each case sent as named: bodies that arrive in
+pieces, line breaks and characters XML cannot carry."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
+import pytest
+from lxml import etree
+from sqlmodel import func, select
+
+from hub.app import create_app, renderer
 from hub.cap import MAX_DOCUMENT_BYTES
-from hub.http import MAX_JSON_BODY
+from hub.http import MAX_JSON_BODY, SESSIONS, SETTINGS
+from hub.models import Alert
+from hub.settings import Settings
+from hub.throttle import ACCOUNT
 from tests.capdoc import cap_alert
-from tests.conftest import Hub, alert_body
+from tests.conftest import ADMIN_TOKEN, PASSWORD, Clock, Hub, alert_body
+from tests.services import fresh_postgres_database
 
 RUNS = 10
 
@@ -53,3 +64,98 @@ async def test_a_cap_document_of_1_9_mib_in_pieces_is_imported_every_time(hub: H
         status, answer = await post_in_pieces(hub, "/api/v1/cap", publisher, document,
                                               "application/cap+xml")
         assert status == 201, answer
+
+
+async def alert_count(hub: Hub) -> int:
+    async with hub.client.app[SESSIONS]() as session:
+        return int((await session.exec(select(func.count()).select_from(Alert))).one())
+
+
+@pytest.mark.parametrize("headline", [
+    "one\ntwo", "one\r\ntwo", "one\vtwo", "one\ftwo", "one\u2028two", "one\x85two"])
+async def test_a_line_break_in_the_headline_is_refused_naming_it(hub: Hub, headline: str) -> None:
+    publisher = await hub.publisher()
+    for path in ("/api/v1/alerts/preview", "/api/v1/alerts"):
+        answer = await hub.call("POST", path, publisher, expect=422,
+                                json=alert_body(headline=headline))
+        assert set(answer["fields"]) == {"headline"}
+    answer = await hub.call("POST", "/api/v1/alerts", publisher, expect=422,
+                            json=alert_body(event="Suspicious\npackage"))
+    assert set(answer["fields"]) == {"event"}
+    assert await alert_count(hub) == 0
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ('"Road closed \\u0007"', "U+0007"), ('"Road\\u0000closed"', "U+0000"),
+    ('"Road closed \\ud800"', "U+D800"), ('"Road closed \\uffff"', "U+FFFF")])
+async def test_a_character_xml_cannot_carry_is_refused_naming_the_field(
+        hub: Hub, raw: str, shown: str) -> None:
+    publisher = await hub.publisher()
+    body = json.dumps(alert_body(headline="HEADLINE")).replace('"HEADLINE"', raw)
+    for path in ("/api/v1/alerts/preview", "/api/v1/alerts"):
+        response = await hub.client.post(path, data=body, headers={
+            **hub.auth(publisher), "Content-Type": "application/json"})
+        answer = await response.json()
+        assert response.status == 422 and shown in answer["fields"]["headline"], answer
+    response = await hub.client.post("/api/v1/organisations", data=json.dumps(
+        {"name": "X", "kind": "corporate"}).replace('"X"', raw), headers={
+        **hub.auth(ADMIN_TOKEN), "Content-Type": "application/json"})
+    answer = await response.json()
+    assert response.status == 422 and set(answer["fields"]) == {"name"}, answer
+    assert await alert_count(hub) == 0
+
+
+async def test_text_stored_before_the_checks_never_breaks_a_feed_a_cap_or_a_mail(
+        hub: Hub) -> None:
+    publisher = await hub.publisher()
+    alert = await hub.publish(publisher, tlp="TLP:CLEAR")
+    async with hub.client.app[SESSIONS]() as session:
+        row = await session.get(Alert, alert["id"])
+        assert row is not None
+        row.headline, row.description = "Road closed \u0007\nnow", "Bell \u0007 and NUL \u0000"
+        session.add(row)
+        await session.commit()
+        stored = await session.get(Alert, alert["id"])
+    for path in ("/feeds/alerts.atom", f"/feeds/alerts/{alert['id']}.cap"):
+        response = await hub.client.get(path)
+        assert response.status == 200, path
+        etree.fromstring(await response.read())  # well-formed XML
+    response = await hub.client.get(f"/api/v1/alerts/{alert['id']}/cap",
+                                    headers=hub.auth(publisher))
+    assert response.status == 200
+    etree.fromstring(await response.read())
+    assert stored is not None
+    message = renderer(hub.client.app[SETTINGS]).alert(stored, html=True)
+    assert "\n" not in message.subject and message.subject.endswith("Road closed \u0007 now")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend_hub(request: pytest.FixtureRequest, aiohttp_client: Any, settings: Settings,
+                      clock: Clock) -> AsyncIterator[Hub]:
+    if request.param == "sqlite":
+        yield Hub(await aiohttp_client(create_app(settings, clock=clock, worker=False)), clock)
+        return
+    async for url in fresh_postgres_database():
+        yield Hub(await aiohttp_client(create_app(replace(settings, database_url=url),
+                                                  clock=clock, worker=False)), clock)
+
+
+async def test_twenty_sign_ins_at_once_are_counted_one_by_one(backend_hub: Hub) -> None:
+    hub = backend_hub
+    org = await hub.organisation("Bay Tower Security")
+    await hub.person(org, "partner", "desk@bay.example")
+
+    async def sign_in(password: str) -> int:
+        response = await hub.client.post("/api/v1/session", json={
+            "email": "desk@bay.example", "password": password})
+        return response.status
+
+    # 19 wrong passwords and the right one at once, as the issue sent them, then 20 wrong.
+    tries = [f"wrong guess {n:02d}" for n in range(19)] + [PASSWORD]
+    statuses = await asyncio.gather(*(sign_in(p) for p in tries))
+    assert all(status < 500 for status in statuses), statuses
+    statuses += await asyncio.gather(*(sign_in(f"more {n}") for n in range(20)))
+    assert all(status < 500 for status in statuses), statuses
+    assert statuses.count(401) <= ACCOUNT.free + 1 + 1  # the free tries, and the first slowed
+    # Then the right one: refused while the account is held.
+    assert await sign_in(PASSWORD) == 429
