@@ -120,6 +120,13 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _integer(text: str) -> int | float:
+    """A JSON integer; one too large for any field (10^400 as a latitude) as a float, which
+    is infinite past the float range: the field's own check then refuses it by name,
+    rather than a conversion failing deep inside."""
+    return int(text) if len(text) <= 18 else float(text)
+
+
 async def read_body(request: web.Request, limit: int, too_large: ApiError) -> bytes:
     """The whole raw body, refused with `too_large` past `limit` bytes (before reading it
     when Content-Length says so)."""
@@ -143,7 +150,10 @@ async def read_json(request: web.Request) -> Any:
                          {"body": f"must be at most {MAX_JSON_BODY} bytes"})
     raw = await read_body(request, MAX_JSON_BODY, too_large)
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        return json.loads(raw, parse_constant=_no_constants, parse_int=_integer)
+    except RecursionError:
+        raise ApiError(422, "invalid", "the body is nested too deeply",
+                       {"body": "must not nest arrays and objects so deeply"}) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise ApiError(422, "invalid", f"the body is not valid JSON: {error}",
                        {"body": "must be valid JSON"}) from None

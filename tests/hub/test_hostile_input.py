@@ -159,3 +159,54 @@ async def test_twenty_sign_ins_at_once_are_counted_one_by_one(backend_hub: Hub) 
     assert statuses.count(401) <= ACCOUNT.free + 1 + 1  # the free tries, and the first slowed
     # Then the right one: refused while the account is held.
     assert await sign_in(PASSWORD) == 429
+
+
+DEEP = b"[" * 1000 + b"]" * 1000  # 2 KB
+HUGE = "1" + "0" * 400  # 10^400, as JSON writes it
+
+
+def with_huge(body: dict[str, Any], marker: float = 12345.678) -> bytes:
+    """`body` as JSON with the number `marker` written as 10^400."""
+    return json.dumps(body).replace(str(marker), HUGE).encode()
+
+
+async def post_raw(hub: Hub, path: str, data: bytes, token: str | None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json", **(hub.auth(token) if token else {})}
+    response = await hub.client.post(path, data=data, headers=headers)
+    return response.status, await response.json()
+
+
+async def test_json_nested_a_thousand_deep_is_refused_even_signed_out(hub: Hub) -> None:
+    publisher = await hub.publisher()
+    for path, token in (("/api/v1/session", None), ("/api/v1/subscriptions", None),
+                        ("/api/v1/alerts", publisher)):
+        status, answer = await post_raw(hub, path, DEEP, token)
+        assert status == 422 and set(answer["fields"]) == {"body"}, (path, answer)
+    assert await alert_count(hub) == 0
+
+
+async def test_an_integer_of_400_digits_is_refused_naming_its_field(hub: Hub) -> None:
+    publisher = await hub.publisher()
+    square = alert_body()["area"]["coordinates"][0]
+    vertex = alert_body(area={"type": "Polygon", "coordinates": [
+        [[12345.678, square[0][1]], *square[1:]]]})
+    cases = [
+        ("/api/v1/alerts", publisher, with_huge(vertex), "area"),
+        ("/api/v1/alerts", publisher, with_huge(alert_body(ack_within_s=12345.678)),
+         "ack_within_s"),
+        ("/api/v1/organisations", ADMIN_TOKEN, with_huge({
+            "name": "Tower", "kind": "corporate",
+            "sites": [{"name": "HQ", "lat": 12345.678, "lon": -79.38}]}), "sites"),
+        ("/api/v1/subscriptions", None, with_huge({
+            "email": "me@home.example", "lat": 12345.678, "lon": -79.38, "radius_m": 500}),
+         "lat"),
+        ("/api/v1/subscriptions", None, with_huge({
+            "email": "me@home.example", "lat": 43.65, "lon": -79.38, "radius_m": 12345.678}),
+         "radius_m"),
+    ]
+    for path, token, data, field in cases:
+        assert HUGE.encode() in data
+        status, answer = await post_raw(hub, path, data, token)
+        assert status in (400, 422) and any(field in name for name in answer["fields"]), (
+            path, field, answer)
+    assert await alert_count(hub) == 0
