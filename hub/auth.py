@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
 from urllib.parse import urlsplit
@@ -26,9 +27,27 @@ FORM_TYPES = ("application/x-www-form-urlencoded",)
 
 
 def allowed_origins(request: web.Request) -> set[str]:
-    """This hub's own origins: the public URL's and the one the request was sent to."""
+    """This hub's own origins: the public URL's, and the one the request was sent to when
+    that is an IP address or localhost.
+
+    Not a host name of the request's choosing: with DNS rebinding, a page of
+    evil.example talks to this hub with `Host: evil.example` and `Origin:
+    http://evil.example`, which look alike. An address typed as digits cannot be rebound."""
     public = urlsplit(request.app[SETTINGS].public_url)
-    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
+    origins = {f"{public.scheme}://{public.netloc}"}
+    if _literal_host(request.url.host or ""):
+        origins.add(f"{request.scheme}://{request.host}")
+    return origins
+
+
+def _literal_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def origin_of(request: web.Request) -> str | None:

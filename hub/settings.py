@@ -34,7 +34,8 @@ SETTINGS: tuple[Setting, ...] = (
             "chat and webhook messages each worker has in flight at once"),
     Setting("VIGIL_MAIL_FROM", "mail_from", "alerts@localhost", "sender address"),
     Setting("VIGIL_PUBLIC_URL", "public_url", "http://127.0.0.1:8080",
-            "base for links in messages; its origin is also allowed on the live feed"),
+            "base for links in messages; the one origin a browser may call the API or open the "
+            "live feed from (besides the hub's own IP address or localhost)"),
     Setting("VIGIL_DATA_DIR", "data_dir", "./vigil-data", "uploaded photos and files"),
     Setting("VIGIL_SECRET_KEY", "secret_key", None,
             "cookie and token signing; generated and stored in the data dir when unset"),

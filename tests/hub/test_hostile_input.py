@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from aiohttp import WSServerHandshakeError
 from lxml import etree
 from sqlmodel import func, select
 
@@ -20,7 +21,7 @@ from hub.models import Alert
 from hub.settings import Settings
 from hub.throttle import ACCOUNT
 from tests.capdoc import cap_alert
-from tests.conftest import ADMIN_TOKEN, PASSWORD, Clock, Hub, alert_body
+from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Clock, Hub, alert_body
 from tests.services import fresh_postgres_database
 
 RUNS = 10
@@ -210,3 +211,22 @@ async def test_an_integer_of_400_digits_is_refused_naming_its_field(hub: Hub) ->
         assert status in (400, 422) and any(field in name for name in answer["fields"]), (
             path, field, answer)
     assert await alert_count(hub) == 0
+
+
+async def test_an_origin_that_matches_only_its_own_host_header_is_refused(hub: Hub) -> None:
+    # DNS rebinding: evil.example resolves to this hub, so the browser sends both.
+    _, desk = await hub.partner("Bay Tower Security", INSIDE)
+    rebound = {"Host": "evil.example", "Origin": "http://evil.example"}
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await hub.client.ws_connect("/api/v1/feed", headers={**hub.auth(desk), **rebound})
+    assert refused.value.status == 403
+    publisher = await hub.publisher()
+    response = await hub.client.post("/api/v1/alerts", json=alert_body(),
+                                     headers={**hub.auth(publisher), **rebound})
+    assert response.status == 403
+    assert await alert_count(hub) == 0
+    # The configured public origin, and this address typed as digits, still may.
+    own = f"http://{hub.client.host}:{hub.client.port}"
+    async with hub.client.ws_connect("/api/v1/feed", headers={**hub.auth(desk),
+                                                             "Origin": own}) as ws:
+        assert not ws.closed
