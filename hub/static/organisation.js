@@ -97,7 +97,7 @@
     if (!state.sites.length) list.append(el("li", { class: "muted" }, "No sites yet: this organisation receives no alerts by area."));
     for (const site of state.sites) {
       L.circleMarker([site.lat, site.lon], { radius: 8, color: "#0b4f8a", weight: 3, fillOpacity: 0.6 })
-        .bindTooltip(site.name).addTo(siteLayer);
+        .bindTooltip(el("span", { text: site.name })).addTo(siteLayer);  // never as HTML
       list.append(el("li", { class: "site" },
         el("span", {}, el("strong", {}, site.name), ` ${site.lat.toFixed(5)}, ${site.lon.toFixed(5)}`),
         confirming("Remove", "Confirm removal", `site ${site.name}`, () => removeSite(site))));

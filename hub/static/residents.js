@@ -94,7 +94,9 @@
       if (!area) continue;  // an alert that only names places (CAP geocodes) has no outline
       const layer = Vigil.areaLayer(area).addTo(view);
       const title = card.querySelector("h2").textContent;
-      layer.bindTooltip(title);
+      // A node, not a string: Leaflet puts a string tooltip in innerHTML, and a headline
+      // may come from another agency's CAP file.
+      layer.bindTooltip(Vigil.el("span", { text: title }));
       layer.on("click", () => { location.hash = card.id; });
       bounds = bounds ? bounds.extend(layer.getBounds()) : L.latLngBounds(layer.getBounds());
     }
