@@ -268,7 +268,13 @@ class Dispatcher:
         if breaker.is_open:
             await self.recorder.hold(job.sent, breaker.route)
             return
-        message, headers = self._message(lane, job)
+        try:
+            message, headers = self._message(lane, job)
+        except Exception as error:  # a template missing from the install, or one that fails
+            log.exception("cannot render the message of delivery %s", job.sent.delivery_id)
+            await self.recorder.record(job.sent, Outcome(
+                ok=False, error=f"cannot render the message: {error!r}"), 0)
+            return
         started = time.perf_counter()
         outcome = await self._send(lane.channel, message, job.target, headers)
         duration_ms = int((time.perf_counter() - started) * 1000)

@@ -11,6 +11,7 @@ from sqlmodel import select
 from hub.app import DISPATCHER, build_channels, renderer
 from hub.dispatch import Dispatcher, Timing
 from hub.http import SESSIONS, SETTINGS
+from hub.messages import Renderer
 from hub.models import AuditEvent, Delivery
 from tests.conftest import INSIDE, Clock, Hub
 from tests.hub.conftest import Sink, attempts_of, free_port, scrape, settled, wait_rows
@@ -213,4 +214,21 @@ async def test_an_alert_that_expires_while_its_relay_is_down_is_never_sent_late(
     finally:
         sink.stop()
     assert {r["last_error"] for r in rows} == {"the alert expired before it could be sent"}
+    assert sink.messages == []
+
+
+async def test_a_message_that_cannot_be_rendered_is_recorded_and_logged(
+        working_hub: Any, sink: Sink, tmp_path: Any, caplog: Any) -> None:
+    # As a plain install without its templates was: the worker must say so, on the row.
+    hub = await working_hub(sink.port)
+    hub.client.app[DISPATCHER].renderer = Renderer("http://127.0.0.1:8080", tmp_path)
+    publisher = await hub.publisher()
+    org = await hub.organisation("Bay Tower Security", sites=[INSIDE])
+    await hub.contact(org, "Guard", email="guard@example.org")
+    alert = await hub.publish(publisher)
+    rows = await wait_rows(hub, publisher, alert["id"],
+                           lambda rows: bool(rows) and rows[0]["status"] == "failed")
+    assert "cannot render the message" in rows[0]["last_error"]
+    assert "TemplateNotFound" in rows[0]["last_error"]
+    assert any("cannot render the message" in record.message for record in caplog.records)
     assert sink.messages == []
