@@ -170,11 +170,13 @@ def test_whitespace_in_values_is_not_touched() -> None:
     assert root.findtext("c:note", namespaces=NS) == ""
 
 
-def test_characters_xml_cannot_carry_are_refused() -> None:
+def test_characters_xml_cannot_carry_are_replaced_so_the_document_stays_whole() -> None:
+    # Input refuses them now (issue 14.4), but text stored before must not take a public
+    # feed down: each becomes U+FFFD and the document is still well-formed.
     message = Message("i", "s", datetime(2024, 1, 1, tzinfo=UTC), "Test", "Alert", "Public",
-                      note="bell\x07")
-    with pytest.raises(ValueError):
-        dump(message)
+                      note="bell\x07 and NUL\x00")
+    root = etree.fromstring(dump(message))
+    assert root.findtext("c:note", namespaces=NS) == "bell\ufffd and NUL\ufffd"
 
 
 @pytest.mark.parametrize("value", [
