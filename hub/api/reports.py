@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from hub import reports
 from hub.access import visible_alert
@@ -19,6 +21,7 @@ from partners.validation import Checker, InvalidInput
 routes = web.RouteTableDef()
 FIELDS_ALLOWANCE = 64 * 1024  # the text fields and multipart framing around the file
 MAX_TEXT = 10_000
+_PART_NAME = re.compile(r'name="([A-Za-z_]+)"')  # the part a refused header belongs to
 ALLOWED = ", ".join(kind.value for kind in MediaKind)
 
 
@@ -59,7 +62,7 @@ async def _read_form(request: web.Request, limit: int,
     fields: dict[str, str] = {}
     upload: Upload | None = None
     try:
-        while (part := await reader.next()) is not None:
+        while (part := await _next_part(reader)) is not None:
             if not isinstance(part, BodyPartReader) or part.name is None:
                 raise InvalidInput({"body": "nested multipart is not accepted"})
             if part.name == "file":
@@ -75,6 +78,18 @@ async def _read_form(request: web.Request, limit: int,
             upload.path.unlink(missing_ok=True)
         raise
     return fields, upload
+
+
+async def _next_part(reader: MultipartReader) -> BodyPartReader | MultipartReader | None:
+    """The next part, or an InvalidInput naming it when its headers cannot be read (a NUL
+    or line break in a file name)."""
+    try:
+        return await reader.next()
+    except BadHttpMessage as error:
+        named = _PART_NAME.search(str(error))
+        raise InvalidInput({named.group(1)[:40] if named else "body":
+                            "has headers that are not valid (a control character in its "
+                            "file name?)"}) from None
 
 
 async def _read_text(part: BodyPartReader) -> str:

@@ -180,3 +180,16 @@ async def test_a_signed_in_desk_reports_from_a_page_form(hub: Hub, browsers: Any
     report = await browser.call("POST", path, 201, csrf=None,
                                 data={**fields, "csrf_token": browser.csrf})
     assert report["reporter"].startswith("user:") and report["text"] == fields["text"]
+
+
+async def test_a_nul_in_a_file_name_is_refused_naming_the_file(hub: Hub, tmp_path: Path) -> None:
+    s = await scene(hub)
+    body = (b'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\nBag\r\n'
+            b'--x\r\nContent-Disposition: form-data; name="file"; filename="a\x00b.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n" + photo_with_location() + b"\r\n--x--\r\n")
+    response = await hub.client.post(f"/api/v1/alerts/{s['alert']}/reports", data=body,
+                                     headers={**hub.auth(s["a"]),
+                                              "Content-Type": "multipart/form-data; boundary=x"})
+    answer = await response.json()
+    assert response.status in (400, 422) and "file" in answer["fields"], answer
+    assert await stored(hub) == [] and upload_files(tmp_path) == []
