@@ -45,6 +45,7 @@ from hub.http import (
     NOTICES,
     SESSIONS,
     SETTINGS,
+    STORAGE,
     TOKENS,
     Clock,
     errors_as_json,
@@ -54,6 +55,7 @@ from hub.metrics import Metrics, Reading, http_middleware
 from hub.notices import Notices
 from hub.sessions import CookiePolicy
 from hub.settings import Settings
+from hub.storage import Storage
 from hub.throttle import RateLimit
 from hub.token_lookup import TokenLookup
 from partners.credentials import ensure_bootstrap_token
@@ -68,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
     """A hub web process; with `worker`, also the delivery worker (the `serve` shape)."""
     app = web.Application()
     app[METRICS] = Metrics()
+    app[STORAGE] = Storage()
     app.middlewares.extend([http_middleware(app[METRICS]), errors_as_json, guard])
     app[SETTINGS] = settings = settings.with_secret_key()
     app[CLOCK] = clock

@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
+from hub import storage
 from hub.access import Conflict, Forbidden, NotFound, Principal, Unauthenticated
 from hub.bus import LocalBus
 from hub.cap import CapInvalid
@@ -20,6 +22,7 @@ from hub.metrics import Metrics
 from hub.notices import Notices
 from hub.sessions import CookiePolicy, Resumed
 from hub.settings import Settings
+from hub.storage import Storage
 from hub.throttle import RateLimit, Throttled
 from hub.token_lookup import TokenLookup
 from partners.validation import InvalidInput
@@ -39,6 +42,7 @@ NOTICES = web.AppKey("notices", Notices)
 TOKENS = web.AppKey("tokens", TokenLookup)
 METRICS = web.AppKey("metrics", Metrics)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only in a process that sends
+STORAGE = web.AppKey("storage", Storage)
 # Set by the guard on every request it lets through.
 PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
 LOGIN: web.RequestKey[Resumed | None] = web.RequestKey("login")
@@ -114,6 +118,15 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
             raise
         code = error.reason.lower().replace(" ", "_")
         return error_response(error.status, code, error.text or error.reason)
+    except (DBAPIError, OSError) as error:
+        if not storage.is_full(error):
+            raise
+        log.error("a write failed for want of space: %s", error)
+        request.app[STORAGE].saw_full()
+        response = error_response(503, "storage_full", "the hub's disk is full: nothing was "
+                                  "saved; try again later")
+        response.headers["Retry-After"] = str(storage.RETRY_AFTER_S)
+        return response
 
 
 def _no_constants(name: str) -> Any:

@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from hub.dispatch import due_now
-from hub.http import BUS, CLOCK, DISPATCHER, FEED, SESSIONS
+from hub.http import BUS, CLOCK, DISPATCHER, FEED, SESSIONS, STORAGE
 
 log = logging.getLogger(__name__)
 OUTBOX_BEHIND_S = 30.0  # a due delivery waiting this long means the outbox is behind
@@ -32,10 +32,13 @@ async def health_show(request: web.Request) -> web.Response:
     except Exception:  # any failure to reach the database means unhealthy
         log.exception("health check: the database did not answer")
         return web.json_response({"status": "unavailable", "database": "unavailable",
+                                  "storage": request.app[STORAGE].health(),
                                   "feed": request.app[FEED].health()}, status=503)
     feed = request.app[FEED].health()
-    return web.json_response({"status": "ok" if feed["status"] == "ok" else "degraded",
-                              "database": "ok", "feed": feed})
+    disk = request.app[STORAGE].health()  # writes failing for want of space: answered 503
+    well = feed["status"] == "ok" and disk["status"] == "ok"
+    return web.json_response({"status": "ok" if well else "degraded",
+                              "database": "ok", "storage": disk, "feed": feed})
 
 
 @routes.get("/readyz")

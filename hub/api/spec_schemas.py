@@ -267,8 +267,14 @@ def ack_delivery_schemas() -> dict[str, Schema]:
         "Health": closed({
             "status": {"enum": ["ok", "degraded", "unavailable"],
                        "description": "`degraded`: the database answers but the live feed "
-                                      "is behind"},
+                                      "is behind, or writes failed for want of space"},
             "database": {"type": "string"},
+            "storage": obj({
+                "status": {"enum": ["ok", "full"],
+                           "description": "`full` for a minute after a write failed for "
+                                          "want of space (answered 503 with Retry-After)"},
+                "seconds_ago": {"type": "number", "description": "since that write"}},
+                ("status",)),
             "feed": closed({
                 "status": {"enum": ["ok", "behind"],
                            "description": "`behind` when an announced alert has waited "

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import WSServerHandshakeError
 from lxml import etree
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from hub.app import create_app, renderer
@@ -230,3 +231,28 @@ async def test_an_origin_that_matches_only_its_own_host_header_is_refused(hub: H
     async with hub.client.ws_connect("/api/v1/feed", headers={**hub.auth(desk),
                                                              "Origin": own}) as ws:
         assert not ws.closed
+
+
+async def test_a_full_disk_is_a_503_with_retry_after_and_said_in_healthz(hub: Hub) -> None:
+    publisher = await hub.publisher()
+    org = await hub.organisation("Bay St Tower", "corporate", [INSIDE])
+    for n in range(3):
+        await hub.contact(org, f"Guard {n}")
+    assert (await (await hub.client.get("/healthz")).json())["storage"] == {"status": "ok"}
+    # SQLite's own "database or disk is full" (SQLITE_FULL), without filling this machine's
+    # disk: the database may not grow by a single page (the hub has one connection).
+    async with hub.client.app[SESSIONS]() as session:
+        connection = await session.connection()
+        pages = (await connection.execute(text("PRAGMA page_count"))).scalar_one()
+        await connection.execute(text(f"PRAGMA max_page_count = {pages}"))
+    response = await hub.client.post("/api/v1/alerts", json=alert_body(
+        description="x" * 20_000), headers=hub.auth(publisher))
+    answer = await response.json()
+    assert response.status == 503 and answer["error"] == "storage_full", answer
+    assert int(response.headers["Retry-After"]) >= 1
+    health = await (await hub.client.get("/healthz")).json()
+    assert health["status"] == "degraded" and health["storage"]["status"] == "full"
+    async with hub.client.app[SESSIONS]() as session:
+        await (await session.connection()).execute(text("PRAGMA max_page_count = 1073741823"))
+    assert await alert_count(hub) == 0  # nothing half written
+    await hub.publish(publisher)  # room again: publishing works
