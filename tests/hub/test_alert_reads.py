@@ -32,7 +32,7 @@ async def test_health(hub: Hub) -> None:
     response = await hub.client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {
-        "status": "ok", "database": "ok",
+        "status": "ok", "database": "ok", "storage": {"status": "ok"},
         "feed": {"status": "ok", "desks": 0, "lag_s": 0.0, "backlog": 0, "records_waiting": 0}}
 
 
