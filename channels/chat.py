@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from urllib.parse import unquote
 
 import apprise
@@ -26,6 +28,23 @@ _HOST_PORTS = {"json": 80, "jsons": 443, "xml": 80, "xmls": 443, "form": 80, "fo
 PROBE_TIMEOUT_S = 5.0
 
 
+class _Silence(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextmanager
+def _unlogged(logger: logging.Logger) -> Iterator[None]:
+    """Nothing `logger` itself says while checking a URL: apprise logs an unparseable URL
+    as an error, but a URL someone typed is refused with a 422 naming it, not a hub fault."""
+    silence = _Silence()
+    logger.addFilter(silence)
+    try:
+        yield
+    finally:
+        logger.removeFilter(silence)
+
+
 class ChatChannel:
     name = "chat"
     individual = False  # a chat URL is a room or a webhook: a group, never one named person
@@ -40,7 +59,8 @@ class ChatChannel:
         scheme = target.partition("://")[0].lower()
         if scheme == "msteams":
             raise TargetError("msteams:// is retired (Office 365 connectors); use workflows://")
-        plugin = apprise.Apprise.instantiate(target)
+        with _unlogged(logging.getLogger("apprise")):
+            plugin = apprise.Apprise.instantiate(target)
         if plugin is None:
             raise TargetError("is not a URL apprise can deliver to")
         # Native https:// webhook URLs load too, but enrolment stores the apprise form only.

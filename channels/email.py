@@ -23,8 +23,9 @@ import aiosmtplib
 from channels.base import Message, Outcome, TargetError
 from channels.smtp_session import Refused, Session, SessionClosed, ready_body
 
-# Deliberately simple: one @, no spaces, a dotted domain. Deliverability is the MTA's call.
-_ADDRESS = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# Deliberately simple: one @, no spaces or controls, a dotted domain. Deliverability is the
+# MTA's call.
+ADDRESS = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f\ufffe\uffff]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # The sender may be a local name such as alerts@localhost (the default): the relay decides.
 _SENDER = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 
@@ -154,7 +155,7 @@ class EmailChannel:
         return f"EmailChannel({relay})"
 
     def check_target(self, target: str) -> None:
-        if not isinstance(target, str) or len(target) > 320 or not _ADDRESS.match(target):
+        if not isinstance(target, str) or len(target) > 320 or not ADDRESS.fullmatch(target):
             raise TargetError("is not a valid email address")
 
     def describe(self, target: str) -> str:

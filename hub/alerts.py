@@ -56,6 +56,11 @@ FIELDS = ("headline", "event", "category", "severity", "urgency", "certainty", "
           "description", "instruction", "area", "expires", "ack_within_s", "language")
 MAX_ACK_WITHIN_S = 7 * 24 * 3600
 MAX_EXPIRY = timedelta(days=366)
+# The longest each text may be, here and in the OpenAPI document; headline and event are
+# one line each (the headline is the mail's subject).
+MAX_TEXT = {"headline": 200, "event": 200, "description": 20_000, "instruction": 10_000}
+# Sent as null: no expiry, no acknowledgement deadline (as when left out).
+NULLABLE = ("expires", "ack_within_s")
 
 
 @dataclass(frozen=True)
@@ -89,17 +94,19 @@ class AlertDraft:
 
 def read_alert(body: object, now: datetime) -> AlertDraft:
     """Check a publish request; raise InvalidInput naming every bad field."""
-    check = Checker(body)
+    check = Checker(body, nullable=NULLABLE)
     check.only(FIELDS)
-    headline = check.text("headline", max_len=200, line=True)  # the mail's subject
-    event = check.text("event", max_len=200, line=True)
+    headline = check.text("headline", max_len=MAX_TEXT["headline"], line=True)
+    event = check.text("event", max_len=MAX_TEXT["event"], line=True)
     category = check.choice("category", Category, required=False, default=Category.SECURITY)
     severity = check.choice("severity", Severity)
     urgency = check.choice("urgency", Urgency)
     certainty = check.choice("certainty", Certainty)
     tlp = check.choice("tlp", Tlp)
-    description = check.text("description", required=False, max_len=20_000, default="")
-    instruction = check.text("instruction", required=False, max_len=10_000, default="")
+    description = check.text("description", required=False, max_len=MAX_TEXT["description"],
+                             default="")
+    instruction = check.text("instruction", required=False, max_len=MAX_TEXT["instruction"],
+                             default="")
     language = check.language("language") or "en-CA"
     ack_within_s = check.integer("ack_within_s", low=1, high=MAX_ACK_WITHIN_S)
     expires = _read_expires(check, now)

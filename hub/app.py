@@ -49,6 +49,7 @@ from hub.http import (
     TOKENS,
     Clock,
     errors_as_json,
+    quiet_malformed_requests,
 )
 from hub.messages import Renderer
 from hub.metrics import Metrics, Reading, http_middleware
@@ -68,6 +69,7 @@ ESCALATOR = web.AppKey("escalator", Escalator)
 def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True,
                worker: bool = True) -> web.Application:
     """A hub web process; with `worker`, also the delivery worker (the `serve` shape)."""
+    quiet_malformed_requests()
     app = web.Application()
     app[METRICS] = Metrics()
     app[STORAGE] = Storage()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,9 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.validation import explain_validity
 
 MAX_VERTICES = 10_000
+# A latitude and a longitude written as text (a form's fields): plain decimals in range.
+LAT_TEXT = re.compile(r"^-?(90(\.0{1,15})?|[1-8]?[0-9](\.[0-9]{1,15})?)$")
+LON_TEXT = re.compile(r"^-?(180(\.0{1,15})?|(1[0-7][0-9]|[1-9]?[0-9])(\.[0-9]{1,15})?)$")
 # A police alert covers a city at most; CAP circles from national warning centres are the
 # widest legitimate ones and stay well inside this. Anything larger is a unit mistake.
 MAX_RADIUS_M = 1_000_000.0

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.exc import DBAPIError
 
 from hub import storage
@@ -93,7 +94,7 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     try:
         return await handler(request)
     except InvalidInput as error:
-        return error_response(422, "invalid", error.detail, error.fields)
+        return error_response(error.status, error.code, error.detail, error.fields)
     except CapInvalid as error:
         return cap_invalid_response(error)
     except Unauthenticated as error:
@@ -117,7 +118,10 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         if error.status < 400 or not request.path.startswith("/api/"):
             raise
         code = error.reason.lower().replace(" ", "_")
-        return error_response(error.status, code, error.text or error.reason)
+        response = error_response(error.status, code, error.text or error.reason)
+        if "Allow" in error.headers:  # a 405 says which methods the path takes (RFC 9110)
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
     except (DBAPIError, OSError) as error:
         if not storage.is_full(error):
             raise
@@ -127,6 +131,27 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
                                   "saved; try again later")
         response.headers["Retry-After"] = str(storage.RETRY_AFTER_S)
         return response
+
+
+class MalformedRequests(logging.Filter):
+    """aiohttp logs every request it cannot parse (a NUL in a header value) as an error with
+    a traceback, and answers it 400. It is the sender's fault, so it becomes one warning line:
+    anyone on the internet could otherwise fill the hub's error log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and error.code < 500:
+            reason = (error.message or type(error).__name__).strip().splitlines()[0]
+            record.msg, record.args = f"{record.getMessage()}: {error.code} {reason}", None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_malformed_requests() -> None:
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequests) for f in server.filters):
+        server.addFilter(MalformedRequests())
 
 
 def _no_constants(name: str) -> Any:

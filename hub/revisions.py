@@ -12,14 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import fanout
 from hub.access import Conflict, Forbidden, Principal, visible_alert
-from hub.alerts import AlertDraft, Category, Certainty, Severity, Urgency, read_alert
+from hub.alerts import NULLABLE, AlertDraft, Category, Certainty, Severity, Urgency, read_alert
 from hub.fanout import write_deliveries
 from hub.geo import NOWHERE, stored_area
 from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
 from hub.publish import Published, commit_released, keep_origin
 from hub.targeting import FEED, Reach, Recipient, plan
 from hub.tlp import Tlp
-from partners.validation import InvalidInput
+from partners.validation import Checker, Conflicting, InvalidInput
 
 # From most to least restrictive: a revision may keep its label or make it stricter, never
 # looser, or it would leak the original's content to people it was never meant for.
@@ -89,6 +89,7 @@ def draft_of_alert(alert: Alert) -> AlertDraft:
 def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:
     if not isinstance(body, dict):
         raise InvalidInput({"body": "must be a JSON object of the fields to change"})
+    Checker(body, nullable=NULLABLE).done()  # null for a field that has no null meaning
     merged: dict[str, Any] = {name: getattr(latest, name) for name in CONTENT}
     merged["expires"] = latest.expires.isoformat() if latest.expires else None
     # A CAP alert that only names places keeps doing so unless the update draws an area.
@@ -100,17 +101,16 @@ def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:
     if only_named:
         draft = replace(draft, area=NOWHERE)
     if STRICTNESS.index(draft.tlp) > STRICTNESS.index(Tlp(latest.tlp)):
-        raise InvalidInput({"tlp": f"may only stay {latest.tlp} or become stricter"})
+        raise Conflicting({"tlp": f"may only stay {latest.tlp} or become stricter"})
     return draft
 
 
 def _with_note(draft: AlertDraft, body: object) -> AlertDraft:
-    if body is None or body == {}:
-        return draft
-    if not isinstance(body, dict) or set(body) - {"note"} or not isinstance(
-            body.get("note"), str) or len(body["note"]) > 10_000:
-        raise InvalidInput({"note": "a cancel takes only an optional note (text)"})
-    note = body["note"].strip()
+    """A cancel's body: `{}` or `{"note": ...}`, the note shown as the cancel's description."""
+    check = Checker(body)
+    check.only({"note"})
+    note = check.text("note", required=False, max_len=10_000)
+    check.done()
     return replace(draft, description=note) if note else draft
 
 

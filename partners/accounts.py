@@ -15,13 +15,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from partners.models import STAFF_ROLES, Contact, Invitation, RecoveryCode, Role, User
-from partners.validation import Checker, InvalidInput
+from partners.validation import XML_CONTROLS, Checker, Conflicting, NotKnown
 
 INVITATION_TTL = timedelta(days=7)
 RECOVERY_CODES = 10
 MIN_PASSWORD = 12  # ASVS 5.0 6.2.1; long passphrases are allowed, composition rules are not
 MAX_PASSWORD = 128
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
+_ADDRESS = rf"[^@\s{XML_CONTROLS}]"  # what an address is made of
+EMAIL = re.compile(rf"^{_ADDRESS}{{1,64}}@{_ADDRESS}{{1,255}}\.{_ADDRESS}{{2,}}$")
 _hasher = PasswordHasher()
 # Verifying against this when no account matches keeps the time of an answer from telling
 # whether an address has an account.
@@ -50,15 +51,12 @@ def needs_rehash(user: User) -> bool:
     return _hasher.check_needs_rehash(user.password_hash)
 
 
+# What a sign-in takes: any password that might have been set, without hashing megabytes.
+SIGN_IN_MAX_PASSWORD = 1024
+
+
 def read_password(check: Checker, name: str = "password") -> str | None:
-    value = check.body.get(name)
-    if not isinstance(value, str):
-        check.fail(name, "is required")
-        return None
-    if not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
-        check.fail(name, f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
-        return None
-    return value
+    return check.secret(name, low=MIN_PASSWORD, high=MAX_PASSWORD)
 
 
 def read_email(check: Checker, name: str = "email") -> str | None:
@@ -103,11 +101,11 @@ async def invite(session: AsyncSession, draft: InvitationDraft, invited_by: str,
                  now: datetime) -> tuple[Invitation, str]:
     """Store an invitation (the caller commits) and return it with its one-time secret."""
     if await user_by_email(session, draft.email) is not None:
-        raise InvalidInput({"email": "already has an account"})
+        raise Conflicting({"email": "already has an account"})
     if draft.contact_id:
         contact = await session.get(Contact, draft.contact_id)
         if contact is None or contact.organisation_id != draft.organisation_id:
-            raise InvalidInput({"contact_id": "no such contact in this organisation"})
+            raise NotKnown({"contact_id": "no such contact in this organisation"})
     secret = secrets.token_urlsafe(32)
     invitation = Invitation(token_hash=secret_hash(secret), organisation_id=draft.organisation_id,
                             email=draft.email, role=draft.role, contact_id=draft.contact_id,
@@ -123,7 +121,7 @@ async def open_invitation(session: AsyncSession, secret: str, now: datetime) -> 
         Invitation.token_hash == secret_hash(secret)))
     invitation = result.first()
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= now:
-        raise InvalidInput({"token": "this invitation is not valid any more; ask for a new one"})
+        raise NotKnown({"token": "this invitation is not valid any more; ask for a new one"})
     return invitation
 
 
@@ -131,7 +129,7 @@ async def accept(session: AsyncSession, invitation: Invitation, name: str, passw
                  now: datetime) -> User:
     """Create the invited person's account (the caller commits)."""
     if await user_by_email(session, invitation.email) is not None:
-        raise InvalidInput({"token": "an account with this address exists already"})
+        raise Conflicting({"token": "an account with this address exists already"})
     user = User(email=invitation.email, name=name, organisation_id=invitation.organisation_id,
                 role=invitation.role, contact_id=invitation.contact_id,
                 password_hash=await hash_password(password), created_at=now)

@@ -12,7 +12,7 @@ from channels.base import TargetError
 from channels.chat import ChatChannel
 from channels.email import EmailChannel
 from partners.models import Contact, Organisation, OrgKind, Site, Tier
-from partners.validation import Checker, InvalidInput
+from partners.validation import Checker, Conflicting, InvalidInput
 
 MAX_SITES = 1000
 _email = EmailChannel()
@@ -84,7 +84,7 @@ async def create_organisation(session: AsyncSession, draft: OrganisationDraft) -
     """Add the organisation and its sites to the session (the caller commits)."""
     taken = await session.exec(select(Organisation.id).where(Organisation.name == draft.name))
     if taken.first() is not None:
-        raise InvalidInput({"name": "an organisation with this name is already enrolled"})
+        raise Conflicting({"name": "an organisation with this name is already enrolled"})
     organisation = Organisation(name=draft.name, kind=draft.kind)
     session.add(organisation)
     try:
@@ -92,16 +92,17 @@ async def create_organisation(session: AsyncSession, draft: OrganisationDraft) -
     except IntegrityError:
         # Another request enrolled the same name between our check and our insert.
         await session.rollback()
-        raise InvalidInput({"name": "an organisation with this name is already enrolled"}) from None
+        raise Conflicting({"name": "an organisation with this name is already enrolled"}) from None
     for site in draft.sites:
         session.add(Site(organisation_id=organisation.id, name=site.name, lat=site.lat,
                          lon=site.lon))
     return organisation
 
 
-def read_contact(body: object, organisation_id: str) -> Contact:
+def read_contact(body: object, organisation_id: str,
+                 nullable: tuple[str, ...] = ("language",)) -> Contact:
     """Check a contact body; each address is checked by the channel that will use it."""
-    check = Checker(body)
+    check = Checker(body, nullable=nullable)
     check.only({"name", "email", "chat_url", "tier", "language"})
     name = check.text("name")
     email = check.text("email", required=False, max_len=320)
@@ -133,9 +134,10 @@ def read_contact_change(body: object, contact: Contact) -> Contact:
            "tier": contact.tier, "language": contact.language}
     merged = {key: value for key, value in now.items() if value is not None}
     merged.update(body)
-    if merged.get("tier") is None:
-        merged["tier"] = contact.tier  # a null tier keeps the tier; it is never cleared
-    return read_contact(merged, contact.organisation_id)
+    if not merged.get("email") and not merged.get("chat_url"):
+        raise Conflicting({"email": "a contact must keep an email or a chat_url"})
+    return read_contact(merged, contact.organisation_id,
+                        nullable=("email", "chat_url", "language"))
 
 
 async def sites_of(session: AsyncSession, organisation_id: str) -> list[Site]:

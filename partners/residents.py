@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from partners.accounts import read_email, secret_hash
 from partners.models import Subscription, SubscriptionStatus
-from partners.validation import Checker, InvalidInput
+from partners.validation import Checker, NotKnown
 
 TOKEN_PREFIX = "vgs_"
 UNSUBSCRIBE_PREFIX = "u_"
@@ -127,7 +127,7 @@ async def activate(session: AsyncSession, secret: str,
     """Confirm the subscription a link opens (the caller commits); True when it was pending."""
     row = await by_secret(session, secret)
     if row is None or not confirmable(row, now):
-        raise InvalidInput({"token": "this link is not valid any more; subscribe again"})
+        raise NotKnown({"token": "this link is not valid any more; subscribe again"})
     if row.status == SubscriptionStatus.ACTIVE:
         return row, False
     row.status, row.confirmed_at = SubscriptionStatus.ACTIVE, now

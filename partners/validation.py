@@ -13,10 +13,20 @@ E = TypeVar("E", bound=enum.Enum)
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 # What XML 1.0 cannot carry (and so no CAP document, Atom feed or mail header either): C0
 # controls but tab, LF and CR; U+FFFE and U+FFFF; lone surrogates, which no UTF-8 encodes.
-NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Written as escapes, so the controls read as a JSON Schema (ECMA 262) pattern too; the
+# patterns leave out the surrogates, which generators of JSON Schema cannot draw from and
+# which reach the hub only as a `\ud800`-style escape.
+XML_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+NOT_IN_XML = re.compile(rf"[{XML_CONTROLS}\ud800-\udfff]")
 # Every character str.splitlines() breaks a line at: none may be in a one-line field,
 # whose text ends up in a mail header (the subject) or a title.
-LINE_BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_LINE_BREAKS = r"\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
+LINE_BREAKS = re.compile(f"[{_LINE_BREAKS}]")
+# What `Checker.text` refuses, as the OpenAPI document states it (`"not": {"pattern": ...}`,
+# which leaves generators free to draw text up to its longest): a character XML cannot
+# carry, and in a one-line field (`line=True`) a line break too.
+CONTROL = f"[{XML_CONTROLS}]"
+CONTROL_OR_BREAK = f"[{XML_CONTROLS}{_LINE_BREAKS}]"
 
 
 def xml_safe(text: str) -> str:
@@ -40,16 +50,37 @@ class InvalidInput(ValueError):
         self.detail = detail or "; ".join(f"{k}: {v}" for k, v in fields.items())
         super().__init__(self.detail)
 
+    status, code = 422, "invalid"
+
+
+class Conflicting(InvalidInput):
+    """Well formed, but at odds with what the hub holds (a name taken, a TLP loosened)."""
+
+    status, code = 409, "conflict"
+
+
+class NotKnown(InvalidInput):
+    """Well formed, but it names nothing the hub holds (no such organisation; a link that
+    expired or was used)."""
+
+    status, code = 404, "not_found"
+
 
 class Checker:
     """Collects field errors while reading one JSON object, so one 422 names them all."""
 
-    def __init__(self, body: object, prefix: str = "") -> None:
+    def __init__(self, body: object, prefix: str = "", *, nullable: Iterable[str] = ()) -> None:
+        """`nullable`: the fields for which null means something (clear it, no expiry);
+        any other field sent as null is refused, as the OpenAPI document says, rather than
+        taken for a field left out."""
         self.errors: dict[str, str] = {}
         self.prefix = prefix
         if not isinstance(body, dict):
             raise InvalidInput({prefix or "body": "must be a JSON object"})
         self.body: dict[str, Any] = body
+        for key in [key for key, value in body.items() if value is None]:
+            if key not in nullable:
+                self.fail(key, "must not be null (leave the field out instead)")
 
     def path(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
@@ -82,6 +113,22 @@ class Checker:
             self.fail(name, "must not be empty")
         elif len(value) > max_len:
             self.fail(name, f"must be at most {max_len} characters")
+        return value
+
+    def secret(self, name: str, *, low: int, high: int) -> str | None:
+        """A string kept exactly as sent (a password: spaces count), `low` to `high`
+        characters, with nothing XML cannot carry (nor a lone surrogate, which no UTF-8
+        encodes for the hash)."""
+        value = self.body.get(name)
+        if not isinstance(value, str) or not value:
+            self.fail(name, "is required")
+            return None
+        if (bad := NOT_IN_XML.search(value)) is not None:
+            self.fail(name, f"must not contain the control character U+{ord(bad.group()):04X}")
+            return None
+        if not low <= len(value) <= high:
+            self.fail(name, f"must be {low} to {high} characters long")
+            return None
         return value
 
     def language(self, name: str) -> str | None:
@@ -129,13 +176,15 @@ class Checker:
             if required:
                 self.fail(name, "is required")
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
+        # JSON has one number type: 3252.0 is the whole number JSON Schema's "integer" allows.
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
             self.fail(name, "must be a whole number")
             return None
         if not low <= value <= high:
             self.fail(name, f"must be between {low} and {high}")
             return None
-        return value
+        return int(value)
 
     def done(self) -> None:
         if self.errors:

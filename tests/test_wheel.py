@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.hub.conftest import free_port
+from tests.hub.live_api import free_port
 from tests.hub.test_cli import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,9 +22,9 @@ from hub.http import (
     rate_limit,
     read_json,
 )
-from partners.accounts import invite, read_invitation, read_password
+from partners.accounts import SIGN_IN_MAX_PASSWORD, invite, read_invitation, read_password
 from partners.models import Organisation, User
-from partners.validation import Checker, InvalidInput
+from partners.validation import Checker, Conflicting, NotKnown
 
 routes = web.RouteTableDef()
 
@@ -53,12 +53,10 @@ async def session_create(request: web.Request) -> web.Response:
     check = Checker(await read_json(request))
     check.only({"email", "password", "code"})
     email = check.text("email", max_len=320)
-    password = check.body.get("password")
-    if not isinstance(password, str) or not password or len(password) > 1024:
-        check.fail("password", "is required")
+    password = check.secret("password", low=1, high=SIGN_IN_MAX_PASSWORD)
     code = check.text("code", required=False, max_len=16)
     check.done()
-    assert email is not None and isinstance(password, str)
+    assert email is not None and password is not None
     async with request.app[SESSIONS]() as session:
         signed = await login.sign_in(session, email, password, code, request.remote or "",
                                      request.app[CLOCK](), secret_key(request))
@@ -135,7 +133,7 @@ async def invitation_create(request: web.Request) -> web.Response:
     now = request.app[CLOCK]()
     async with request.app[SESSIONS]() as session:
         if await session.get(Organisation, draft.organisation_id) is None:
-            raise InvalidInput({"organisation_id": "no such organisation"})
+            raise NotKnown({"organisation_id": "no such organisation"})
         invitation, secret = await invite(session, draft, principal.actor, now)
         await session.flush()
         await audit.record(session, principal.actor, "user.invite", invitation.id,
@@ -192,7 +190,7 @@ async def _set_disabled(request: web.Request, *, disabled: bool) -> web.Response
     async with request.app[SESSIONS]() as session:
         user = await _managed_user(session, principal, request.match_info["id"])
         if disabled and principal.actor == f"user:{user.id}":
-            raise InvalidInput({"id": "you cannot disable your own account"})
+            raise Conflicting({"id": "you cannot disable your own account"})
         ended = 0
         if disabled:
             user.disabled_at = user.disabled_at or now

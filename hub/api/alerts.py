@@ -21,7 +21,7 @@ from partners.validation import Checker
 
 routes = web.RouteTableDef()
 MAX_PAGE = 500
-_DIGITS = re.compile(r"^[0-9]{1,18}$")
+_DIGITS = re.compile(r"^[0-9]{1,19}$")  # 2**62, the largest `since`, has 19
 
 
 @routes.post("/api/v1/alerts")
@@ -78,7 +78,7 @@ async def alert_update(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/alerts/{id}/cancel")
 async def alert_cancel(request: web.Request) -> web.Response:
-    body = await read_json(request) if request.body_exists else None  # the note is optional
+    body = await read_json(request) if request.body_exists else {}  # the note is optional
     return await _revise(request, MsgType.CANCEL, body)
 
 
@@ -125,7 +125,9 @@ def _query_int(check: Checker, name: str, low: int, high: int) -> int | None:
     return check.integer(name, low=low, high=high)
 
 
-@routes.get("/api/v1/alerts/{id}")
+# Ids are 32 hex digits (partners.models.new_id): so `/api/v1/alerts/preview` is not an
+# alert to GET, and its 405 says `Allow: POST` only.
+@routes.get("/api/v1/alerts/{id:[0-9a-f]{32}}")
 async def alert_show(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:

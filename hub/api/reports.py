@@ -6,13 +6,13 @@ import hashlib
 import re
 import secrets
 from pathlib import Path
-from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from hub import reports
 from hub.access import visible_alert
+from hub.geo import LAT_TEXT, LON_TEXT
 from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of
 from hub.media import MIME_TYPES, SNIFF_BYTES, MediaKind, sniff
 from hub.reports import Upload, readable, report_json, stored_path, uploads_dir
@@ -58,7 +58,11 @@ async def report_create(request: web.Request) -> web.Response:
 
 async def _read_form(request: web.Request, limit: int,
                      folder: Path) -> tuple[dict[str, str], Upload | None]:
-    reader = await request.multipart()
+    try:
+        reader = await request.multipart()
+    except ValueError as error:  # no boundary, or one over RFC 2046's 70 characters
+        raise InvalidInput({"body": f"the multipart Content-Type is not usable: {error}"}) \
+            from None
     fields: dict[str, str] = {}
     upload: Upload | None = None
     try:
@@ -136,20 +140,18 @@ def _read_fields(fields: dict[str, str]) -> tuple[str, float, float]:
     for name in fields.keys() - {"text", "lat", "lon", "csrf_token"}:
         check.fail(name[:40], "is not a known field")
     text = check.text("text", required=False, max_len=MAX_TEXT, default="")
-    coordinates: dict[str, Any] = {}
-    for name in ("lat", "lon"):
+    place: dict[str, float] = {}
+    for name, written in (("lat", LAT_TEXT), ("lon", LON_TEXT)):
         raw = fields.get(name)
-        try:
-            coordinates[name] = float(raw) if raw is not None else None
-        except ValueError:
-            coordinates[name] = raw
-    place = Checker(coordinates)
-    lat = place.number("lat", low=-90, high=90)
-    lon = place.number("lon", low=-180, high=180)
-    check.errors.update(place.errors)
+        if raw is None:
+            check.fail(name, "is required")
+        elif not written.fullmatch(raw):
+            check.fail(name, "must be a decimal number such as 43.6481, "
+                             + ("-90 to 90" if name == "lat" else "-180 to 180"))
+        else:
+            place[name] = float(raw)
     check.done()
-    assert lat is not None and lon is not None
-    return text or "", lat, lon
+    return text or "", place["lat"], place["lon"]
 
 
 @routes.get("/api/v1/alerts/{id}/reports")

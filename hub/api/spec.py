@@ -43,11 +43,16 @@ ERRORS: dict[int, str] = {
          "needs the session cookie, not a token); or a cross-site request: a foreign "
          "`Origin`, or a change sent with the session cookie without the right "
          "`X-CSRF-Token` header and the hub's own `Origin`.",
-    404: "No such resource, or one this credential may not know exists.",
+    404: "No such resource, or one this credential may not know exists; or `not_found` with "
+         "`fields` naming what the body refers to that the hub does not hold (an "
+         "organisation or contact, an invitation or subscription link that expired or was "
+         "used).",
     409: "Not possible in the present state: the alert is `cancelled` (it takes no further "
          "update or cancel), `not_published` (pending or rejected: nothing to update or "
-         "cancel) or `not_pending` (already approved or rejected); or `email_off`: the hub "
-         "has no email server, so residents cannot subscribe.",
+         "cancel) or `not_pending` (already approved or rejected); `email_off`: the hub "
+         "has no email server, so residents cannot subscribe; or `conflict` with `fields` "
+         "naming what clashes with what the hub holds (a name or address already taken, a "
+         "TLP made less strict, disabling one's own account).",
     413: "The upload is larger than `VIGIL_UPLOAD_MAX_BYTES` allows (judged from "
          "Content-Length when it is sent, else while the file streams in).",
     415: "The uploaded file's bytes are not JPEG, PNG, WebP, HEIC or MP4.",
@@ -136,13 +141,23 @@ when a replay failed in the hub; after 1001, 1011, 4408 and 4429 reconnect and r
 
 def feed_paths() -> dict[str, Any]:
     origin = {"name": "Origin", "in": "header", "required": False,
-              "description": "when sent (browsers do), must be the hub's public origin or "
-                             "the origin the request was made to",
+              "description": "when sent (browsers do), must be the hub's public origin "
+                             "(`VIGIL_PUBLIC_URL`); a hub reached at an IP address or "
+                             "localhost also takes that origin",
               "schema": {"type": "string"}}
+    # The opening handshake of RFC 6455: without it the feed answers 400.
+    handshake = [
+        {"name": name, "in": "header", "required": True, "schema": schema}
+        for name, schema in (
+            ("Upgrade", {"type": "string", "enum": ["websocket"]}),
+            ("Connection", {"type": "string", "enum": ["Upgrade"]}),
+            ("Sec-WebSocket-Version", {"type": "string", "enum": ["13"]}),
+            ("Sec-WebSocket-Key", {"type": "string", "pattern": "^[A-Za-z0-9+/]{21}[AQgw]==$",
+                                   "description": "16 random bytes, base64"}))]
     return {"/api/v1/feed": {"get": operation(
         "feed_connect", "feed", "The live feed of alerts (WebSocket).",
         {"101": answer("Switching Protocols: the socket is open.")}, 400, 401, 403,
-        description=feed_description(), parameters=[origin],
+        description=feed_description(), parameters=[*handshake, origin],
         security=[*BEARER_OR_COOKIE, {}])}}
 
 

@@ -63,7 +63,7 @@ def organisation_paths() -> dict[str, Any]:
             "post": operation("organisation_create", "organisations",
                               "Enrol an organisation with its sites (hub admin).",
                               {"201": answer("Enrolled.", ref("Organisation"))},
-                              401, 403, 422, body="OrganisationCreate"),
+                              401, 403, 409, 422, body="OrganisationCreate"),
             "get": operation("organisation_list", "organisations",
                              "Organisations by name: all for a hub admin, else the caller's.",
                              {"200": answer("The organisations.", listing("Organisation"))},
@@ -106,7 +106,7 @@ def site_contact_paths() -> dict[str, Any]:
                 "contact_update", "contacts",
                 f"Change a contact's name, addresses or tier {admin}. Checked as a new "
                 "contact is; null or an empty string clears an address.",
-                {"200": answer("Changed.", ref("Contact"))}, 401, 403, 404, 422,
+                {"200": answer("Changed.", ref("Contact"))}, 401, 403, 404, 409, 422,
                 body="ContactUpdate"),
             delete=operation(
                 "contact_delete", "contacts",
@@ -123,7 +123,7 @@ def token_paths() -> dict[str, Any]:
             "Issue an API token (admin). An organisation's own admin may issue only partner "
             "and admin tokens for its organisation.",
             {"201": answer("Issued; the secret is shown this once.", ref("TokenIssued"))},
-            401, 403, 422, body="TokenCreate")},
+            401, 403, 404, 422, body="TokenCreate")},
         "/api/v1/tokens/{id}/revoke": by_id(post=operation(
             "token_revoke", "tokens",
             "Revoke an API token at once (hub admin or the token's organisation's admin). "
@@ -186,11 +186,11 @@ def user_paths() -> dict[str, Any]:
             "Invite a person to an organisation (hub admin or this organisation's admin, who "
             "may invite only partners and admins). The invitation is valid for 7 days.",
             {"201": answer("Invited; send the person the link.", ref("Invitation"))},
-            401, 403, 422, body="InvitationCreate")},
+            401, 403, 404, 409, 422, body="InvitationCreate")},
         "/api/v1/invitations/accept": {"post": operation(
             "invitation_accept", "users",
             "Create the account an invitation offers (anyone holding its secret, once).",
-            {"201": answer("The new account.", ref("User"))}, 403, 422, 429,
+            {"201": answer("The new account.", ref("User"))}, 403, 404, 409, 422, 429,
             body="InvitationAccept", security=PUBLIC)},
         "/api/v1/users": {"get": operation(
             "user_list", "users",
@@ -200,7 +200,7 @@ def user_paths() -> dict[str, Any]:
             "user_disable", "users",
             "Disable an account and end all its sessions at once (hub admin or its "
             "organisation's admin; not one's own account).",
-            {"200": changed}, 401, 403, 404, 422)),
+            {"200": changed}, 401, 403, 404, 409)),
         "/api/v1/users/{id}/enable": by_id(post=operation(
             "user_enable", "users",
             "Enable a disabled account (hub admin or its organisation's admin).",
@@ -389,7 +389,7 @@ def subscription_paths() -> dict[str, Any]:
             "subscription_confirm", "subscriptions",
             "Confirm a subscription with the secret of its emailed link, within 2 days of "
             "asking; confirming again changes nothing.",
-            {"200": answer("Active.", ref("Subscription"))}, 403, 422, 429,
+            {"200": answer("Active.", ref("Subscription"))}, 403, 404, 422, 429,
             body="SubscriptionConfirm", security=PUBLIC)},
         "/api/v1/subscription": {
             "get": operation("subscription_show", "subscriptions",

@@ -5,23 +5,28 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from hub.alerts import MAX_ACK_WITHIN_S, Category, Certainty, Severity, Urgency
-from hub.geo import MAX_RADIUS_M, MAX_VERTICES
+from channels.email import ADDRESS
+from hub.alerts import MAX_ACK_WITHIN_S, MAX_TEXT, Category, Certainty, Severity, Urgency
+from hub.geo import LAT_TEXT, LON_TEXT, MAX_RADIUS_M, MAX_VERTICES
 from hub.login import Step
 from hub.media import MediaKind
 from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
 from hub.tlp import Tlp
 from partners import residents
-from partners.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD, RECOVERY_CODES
+from partners.accounts import (
+    EMAIL,
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    RECOVERY_CODES,
+    SIGN_IN_MAX_PASSWORD,
+)
 from partners.enrolment import MAX_SITES
 from partners.models import STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
-from partners.validation import LANGUAGE_TAG
+from partners.validation import CONTROL, CONTROL_OR_BREAK, LANGUAGE_TAG, XML_CONTROLS
 
 Schema = dict[str, Any]
-# Mirrors of limits in hub.api.reports and hub.api.accounts, which tests/hub/test_openapi.py
-# pins to the code (the sign-in password limit by a request one character over it).
+# Mirror of the limit in hub.api.reports, which tests/hub/test_openapi.py pins to the code.
 REPORT_MAX_TEXT = 10_000
-SIGN_IN_MAX_PASSWORD = 1024
 # Every enumeration the API speaks, published under its class name so it cannot drift.
 ENUMS: tuple[type[enum.StrEnum], ...] = (
     Category, Severity, Urgency, Certainty, Tlp, OrgKind, Tier,
@@ -44,8 +49,12 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def text(max_len: int = 200, min_len: int = 0, **extra: Any) -> Schema:
+def text(max_len: int = 200, min_len: int = 0, *, line: bool = False, **extra: Any) -> Schema:
+    """A string as `Checker.text` takes it: XML-safe, and with `line` one line of it; a
+    `pattern` of its own (a language tag, an email address) is stricter still."""
     schema: Schema = {"type": "string", "maxLength": max_len, **extra}
+    if "pattern" not in extra:
+        schema["not"] = {"pattern": CONTROL_OR_BREAK if line else CONTROL}
     return {**schema, "minLength": min_len} if min_len else schema
 
 
@@ -129,14 +138,23 @@ CONTACT_LANGUAGE: Schema = {
                    "languages reaches them in theirs (else in its first). Null or empty: none."}
 
 
+CONTACT_EMAIL = text(320, pattern=ADDRESS.pattern)
+# A URL apprise can deliver to, in its own scheme: which ones it loads (and what each needs
+# after `://`) is apprise's to judge, so the format names that judgement.
+CHAT_URL = text(2000, format="apprise-url", pattern=rf"^[A-Za-z][A-Za-z0-9+.-]*://[^\s{XML_CONTROLS}]+$",
+                description="an apprise URL, e.g. json://host/path or slack://T/B/C "
+                            "(format `apprise-url`: one apprise loads, in its own scheme)")
+
+
 def contact_token_schemas() -> dict[str, Schema]:
     return {
         "ContactCreate": obj(
-            {"name": text(min_len=1), "email": text(320, format="email"),
-             "chat_url": text(2000, description="an apprise URL, e.g. json://host/path"),
+            {"name": text(min_len=1), "email": {"anyOf": [CONTACT_EMAIL, {"const": ""}]},
+             "chat_url": {"anyOf": [CHAT_URL, {"const": ""}]},
              "tier": {**ref("Tier"), "default": Tier.PRIMARY.value},
              "language": CONTACT_LANGUAGE},
-            ("name",), anyOf=[{"required": ["email"]}, {"required": ["chat_url"]}],
+            ("name",), anyOf=[{"required": [name], "properties": {name: {"minLength": 1}}}
+                              for name in ("email", "chat_url")],
             description="A contact needs an email or a chat_url (or both)."),
         "Contact": closed({"id": ID, "organisation_id": ID, "name": {"type": "string"},
                            "email": {"type": ["string", "null"]},
@@ -145,8 +163,9 @@ def contact_token_schemas() -> dict[str, Schema]:
                                         "description": "the language the contact reads"}}),
         "ContactUpdate": obj(
             {"name": text(min_len=1),
-             "email": {**text(320), "type": ["string", "null"]},
-             "chat_url": {**text(2000), "type": ["string", "null"],
+             "email": {"anyOf": [CONTACT_EMAIL, {"const": ""}, {"type": "null"}],
+                       "description": "null or empty clears it"},
+             "chat_url": {"anyOf": [CHAT_URL, {"const": ""}, {"type": "null"}],
                           "description": "an apprise URL; null or empty clears it"},
              "tier": ref("Tier"), "language": CONTACT_LANGUAGE},
             description="Only the fields to change. The contact must keep an email or a "
@@ -168,12 +187,13 @@ def contact_token_schemas() -> dict[str, Schema]:
 
 def alert_create_schema() -> Schema:
     return obj({
-        "headline": text(min_len=1), "event": text(min_len=1),
+        "headline": text(MAX_TEXT["headline"], 1, line=True),
+        "event": text(MAX_TEXT["event"], 1, line=True),
         "category": {**ref("Category"), "default": Category.SECURITY.value},
         "severity": ref("Severity"), "urgency": ref("Urgency"),
         "certainty": ref("Certainty"), "tlp": ref("Tlp"),
-        "description": text(20_000), "instruction": text(10_000),
-        "area": ref("Area"),
+        "description": text(MAX_TEXT["description"]),
+        "instruction": text(MAX_TEXT["instruction"]), "area": ref("Area"),
         "expires": nullable({**DATE_TIME, "description": "with a UTC offset; in the future, "
                              "at most a year away"}),
         "ack_within_s": {"type": ["integer", "null"], "minimum": 1,
@@ -294,8 +314,10 @@ def report_create_schemas() -> dict[str, Schema]:
     fields = {
         "text": text(REPORT_MAX_TEXT, description=f"at most {REPORT_MAX_TEXT} characters (in a "
                      "multipart part, bytes)"),
-        "lat": {"type": "string", "description": number.format("-90 to 90")},
-        "lon": {"type": "string", "description": number.format("-180 to 180")}}
+        "lat": {"type": "string", "pattern": LAT_TEXT.pattern,
+                "description": number.format("-90 to 90")},
+        "lon": {"type": "string", "pattern": LON_TEXT.pattern,
+                "description": number.format("-180 to 180")}}
     file = {"type": "string", "contentMediaType": "application/octet-stream",
             "description": "one photo or video, at most `VIGIL_UPLOAD_MAX_BYTES` (25 MiB by "
             "default; 413 beyond it). Its type is judged from its first bytes, not its name "
@@ -347,7 +369,7 @@ def user_schemas() -> dict[str, Schema]:
             **COUNT, "description": "browser sessions of the person ended by this change"}}),
         "InvitationCreate": obj(
             {"organisation_id": text(32, 1),
-             "email": text(320, 1, format="email", pattern=EMAIL.pattern),
+             "email": text(320, 1, pattern=EMAIL.pattern),
              "role": ref("StaffRole"), "contact_id": text(32)},
             ("organisation_id", "email", "role"),
             description="The address must not have an account yet; a contact_id must be a "
@@ -361,7 +383,7 @@ def user_schemas() -> dict[str, Schema]:
             "expires_at": DATE_TIME}),
         "InvitationAccept": obj(
             {"token": text(100, 1), "name": text(200, 1),
-             "password": {"type": "string", "minLength": MIN_PASSWORD,
+             "password": {"type": "string", "not": {"pattern": CONTROL}, "minLength": MIN_PASSWORD,
                           "maxLength": MAX_PASSWORD}},
             ("token", "name", "password")),
     }
@@ -377,7 +399,7 @@ def session_schemas() -> dict[str, Schema]:
                                   "`enrol`: this role must set up an authenticator first"),
         "SessionCreate": obj(
             {"email": text(320, 1),
-             "password": {"type": "string", "minLength": 1,
+             "password": {"type": "string", "not": {"pattern": CONTROL}, "minLength": 1,
                           "maxLength": SIGN_IN_MAX_PASSWORD},
              "code": text(16, description="the authenticator code, to sign in in one step")},
             ("email", "password")),
@@ -388,7 +410,8 @@ def session_schemas() -> dict[str, Schema]:
         "SignedOut": closed({"step": {"const": "signed_out"}}),
         "SecondFactor": obj(
             {"code": text(16), "recovery_code": text(40)},
-            anyOf=[{"required": ["code"]}, {"required": ["recovery_code"]}],
+            anyOf=[{"required": [name], "properties": {name: {"minLength": 1}}}
+                   for name in ("code", "recovery_code")],
             description="The authenticator code or a recovery code (which wins when both are "
                         "given); a recovery code works once."),
         "MfaEnrolment": closed({
@@ -466,7 +489,7 @@ def subscription_schemas() -> dict[str, Schema]:
     where = {"lat": LAT, "lon": LON,
              "radius_m": {"type": "integer", "minimum": residents.MIN_RADIUS_M,
                           "maximum": residents.MAX_RADIUS_M}}
-    email = text(320, 1, format="email", pattern=EMAIL.pattern)
+    email = text(320, 1, pattern=EMAIL.pattern)
     return {
         "SubscriptionCreate": obj({"email": email, **where, "language": {
             **text(35, pattern=LANGUAGE_TAG.pattern), "description": "the language the "

@@ -14,7 +14,7 @@ from hub.http import CLOCK, SESSIONS, created, principal_of, read_json
 from hub.revocations import revoked
 from partners.credentials import issue_token
 from partners.models import STAFF_ROLES, ApiToken, Contact, Organisation, Role
-from partners.validation import Checker, InvalidInput
+from partners.validation import Checker, NotKnown
 
 routes = web.RouteTableDef()
 # An organisation's own admin may equip its staff and systems, never make them publishers.
@@ -37,11 +37,11 @@ async def token_create(request: web.Request) -> web.Response:
         raise Forbidden(f"an organisation admin may not issue {role.value} tokens")
     async with request.app[SESSIONS]() as session:
         if await session.get(Organisation, organisation_id) is None:
-            raise InvalidInput({"organisation_id": "no such organisation"})
+            raise NotKnown({"organisation_id": "no such organisation"})
         if contact_id:
             contact = await session.get(Contact, contact_id)
             if contact is None or contact.organisation_id != organisation_id:
-                raise InvalidInput({"contact_id": "no such contact in this organisation"})
+                raise NotKnown({"contact_id": "no such contact in this organisation"})
         row, secret = await issue_token(session, role, organisation_id,
                                         contact_id=contact_id or None, label=label or "")
         await session.flush()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import email
+import logging
 import re
-import socket
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import Message as EmailMessage
 from typing import Any
 
@@ -19,16 +19,31 @@ from aiosmtpd.controller import Controller
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 
-from hub.app import DISPATCHER, ESCALATOR
+from hub.app import DISPATCHER, ESCALATOR, create_app
 from hub.http import SESSIONS
 from hub.models import DeliveryAttempt
+from hub.settings import Settings
 from tests.conftest import Clock, Hub
+from tests.hub.live_api import Server, ServerLog, free_port
+from tests.services import fresh_postgres_database
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def server_log() -> Iterator[ServerLog]:
+    handler = ServerLog()
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
+
+
+@pytest.fixture
+def server(make_app: Callable[..., web.Application]) -> Iterator[Server]:
+    running = Server(make_app())
+    running.start()
+    yield running
+    running.stop()
 
 
 @dataclass
@@ -156,3 +171,14 @@ async def attempts_of(hub: Hub) -> list[DeliveryAttempt]:
     async with hub.client.app[SESSIONS]() as session:
         return list((await session.exec(select(DeliveryAttempt)
                                         .order_by(col(DeliveryAttempt.id)))).all())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend_hub(request: pytest.FixtureRequest, aiohttp_client: Any, settings: Settings,
+                      clock: Clock) -> AsyncIterator[Hub]:
+    if request.param == "sqlite":
+        yield Hub(await aiohttp_client(create_app(settings, clock=clock, worker=False)), clock)
+        return
+    async for url in fresh_postgres_database():
+        yield Hub(await aiohttp_client(create_app(replace(settings, database_url=url),
+                                                  clock=clock, worker=False)), clock)

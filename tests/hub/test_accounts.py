@@ -230,7 +230,7 @@ async def test_invitation_unhappy_paths(hub: Hub) -> None:
                            json={**accept, "password": "short"})
     assert set(short["fields"]) == {"password"}
     hub.clock.advance(timedelta(days=8).total_seconds())
-    expired = await hub.call("POST", "/api/v1/invitations/accept", expect=422,
+    expired = await hub.call("POST", "/api/v1/invitations/accept", expect=404,
                              json={**accept, "password": PASSWORD})
     assert set(expired["fields"]) == {"token"}
     assert await hub.call("GET", "/api/v1/users", expect=200) == []
@@ -242,5 +242,5 @@ async def test_an_invitation_is_used_once(hub: Hub) -> None:
         "organisation_id": org, "email": "guard@bay.example", "role": "partner"})
     body = {"token": invitation["token"], "name": "Guard", "password": PASSWORD}
     await hub.call("POST", "/api/v1/invitations/accept", expect=201, json=body)
-    await hub.call("POST", "/api/v1/invitations/accept", expect=422, json=body)
+    await hub.call("POST", "/api/v1/invitations/accept", expect=404, json=body)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hub.conftest import free_port
+from tests.hub.live_api import free_port
 from tests.hub.outbox_processes import (
     EMAIL_SLOTS,
     CountingSink,

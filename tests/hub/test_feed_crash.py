@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
-from tests.hub.conftest import free_port
+from tests.hub.live_api import free_port
 from tests.hub.outbox_processes import start
 
 

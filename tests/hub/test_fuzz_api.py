@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import APIOperation, BaseSchema, Case, GenerationMode, Response
@@ -20,61 +16,12 @@ from schemathesis.core import NotSet
 from schemathesis.core.result import Ok
 
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
-from tests.hub.conftest import free_port
+from tests.hub.live_api import Server, ServerLog
 
 # 25 per operation and role: about 375 requests a role, some 30 s for the three roles.
 EXAMPLES = 25
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-
-
-class ServerLog(logging.Handler):
-    """Keeps the hub's error records (with tracebacks) so a failure can show them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def drain(self) -> str:
-        text = "\n".join(self.format(record) for record in self.records)
-        self.records.clear()
-        return text
-
-
-@dataclass
-class Server:
-    """The production app on a real port, served from its own thread and event loop."""
-
-    app: web.Application
-    port: int = field(default_factory=free_port)
-    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
-    runner: web.AppRunner | None = None
-    thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._up(), self.loop).result(timeout=30)
-
-    def stop(self) -> None:
-        if self.runner is not None:
-            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        if self.thread is not None:
-            self.thread.join(timeout=30)
-        self.loop.close()
-
-    async def _up(self) -> None:
-        self.runner = web.AppRunner(self.app, access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
 
 
 @dataclass
@@ -107,24 +54,6 @@ def seed(session: requests.Session, url: str) -> Seeded:
     # The body's area covers INSIDE; it expires two hours after the fixed clock the hub runs on.
     alert = post("/api/v1/alerts", alert_body(), tokens["publisher"])["id"]
     return Seeded(tokens, partner, alert)
-
-
-@pytest.fixture
-def server_log() -> Iterator[ServerLog]:
-    handler = ServerLog()
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield handler
-    root.removeHandler(handler)
-
-
-@pytest.fixture
-def server(make_app: Callable[..., web.Application]) -> Iterator[Server]:
-    running = Server(make_app())
-    running.start()
-    yield running
-    running.stop()
 
 
 def operations_of(schema: BaseSchema) -> list[APIOperation]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,15 +14,13 @@ from lxml import etree
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from hub.app import create_app, renderer
+from hub.app import renderer
 from hub.cap import MAX_DOCUMENT_BYTES
 from hub.http import MAX_JSON_BODY, SESSIONS, SETTINGS
 from hub.models import Alert
-from hub.settings import Settings
 from hub.throttle import ACCOUNT
 from tests.capdoc import cap_alert
-from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Clock, Hub, alert_body
-from tests.services import fresh_postgres_database
+from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Hub, alert_body
 
 RUNS = 10
 
@@ -129,17 +126,6 @@ async def test_text_stored_before_the_checks_never_breaks_a_feed_a_cap_or_a_mail
     assert stored is not None
     message = renderer(hub.client.app[SETTINGS]).alert(stored, html=True)
     assert "\n" not in message.subject and message.subject.endswith("Road closed \u0007 now")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def backend_hub(request: pytest.FixtureRequest, aiohttp_client: Any, settings: Settings,
-                      clock: Clock) -> AsyncIterator[Hub]:
-    if request.param == "sqlite":
-        yield Hub(await aiohttp_client(create_app(settings, clock=clock, worker=False)), clock)
-        return
-    async for url in fresh_postgres_database():
-        yield Hub(await aiohttp_client(create_app(replace(settings, database_url=url),
-                                                  clock=clock, worker=False)), clock)
 
 
 async def test_twenty_sign_ins_at_once_are_counted_one_by_one(backend_hub: Hub) -> None:
@@ -256,3 +242,77 @@ async def test_a_full_disk_is_a_503_with_retry_after_and_said_in_healthz(hub: Hu
         await (await session.connection()).execute(text("PRAGMA max_page_count = 1073741823"))
     assert await alert_count(hub) == 0  # nothing half written
     await hub.publish(publisher)  # room again: publishing works
+
+
+# Issue 14.8: what schemathesis found, each sent as it found it (the whole run is in
+# tests/hub/test_api_conformance.py).
+async def test_an_undeclared_method_is_a_405_that_says_what_is_allowed(hub: Hub) -> None:
+    for path, allowed in (("/api/v1/alerts", {"GET", "HEAD", "POST"}),
+                          ("/api/v1/alerts/preview", {"POST"})):
+        response = await hub.client.request("TRACE", path, headers=hub.auth(ADMIN_TOKEN))
+        assert response.status == 405, path
+        assert set(response.headers["Allow"].split(",")) == allowed, path
+        assert (await response.json())["error"] == "method_not_allowed"
+
+
+async def test_a_multipart_body_without_its_boundary_is_a_422(hub: Hub) -> None:
+    _, partner = await hub.partner("Bay St Tower", INSIDE)
+    alert = (await hub.publish(await hub.publisher()))["id"]
+    for content_type in ("multipart/form-data", "multipart/form-data; boundary=" + "b" * 71):
+        response = await hub.client.post(f"/api/v1/alerts/{alert}/reports", headers={
+            **hub.auth(partner), "Content-Type": content_type}, data=b"")
+        answer = await response.json()
+        assert response.status == 422 and set(answer["fields"]) == {"body"}, answer
+
+
+async def test_null_is_refused_where_the_document_does_not_allow_it(hub: Hub) -> None:
+    org = await hub.organisation("Bay St Tower")
+    contact = await hub.contact(org, "Tower Desk")
+    cases = [
+        ("POST", "/api/v1/tokens", {"organisation_id": org, "role": "partner", "label": None},
+         "label"),
+        ("POST", "/api/v1/invitations", {"organisation_id": org, "role": "partner",
+                                         "email": "a@bay.example", "contact_id": None},
+         "contact_id"),
+        ("POST", f"/api/v1/organisations/{org}/contacts", {
+            "name": "Lobby", "email": "lobby@bay.example", "tier": None}, "tier"),
+        ("POST", "/api/v1/alerts/preview", alert_body(severity=None), "severity"),
+    ]
+    publisher = await hub.publisher()
+    for method, path, body, field in cases:
+        token = publisher if "alerts" in path else ADMIN_TOKEN
+        answer = await hub.call(method, path, token, expect=422, json=body)
+        assert answer["fields"][field].startswith("must not be null"), answer
+    # Where null means something, it is taken: no expiry, clear the language.
+    await hub.call("POST", "/api/v1/alerts/preview", publisher, expect=200,
+                   json=alert_body(expires=None, ack_within_s=None))
+    await hub.call("PATCH", f"/api/v1/contacts/{contact}", expect=200, json={"language": None})
+
+
+async def test_a_whole_number_written_with_a_point_is_a_whole_number(hub: Hub) -> None:
+    origin = f"http://{hub.client.host}:{hub.client.port}"
+    response = await hub.client.post("/api/v1/subscriptions", headers={"Origin": origin},
+                                     json={"email": "sam@home.example", "lat": 43.6481,
+                                           "lon": -79.3805, "radius_m": 3252.0})
+    assert response.status == 202, await response.text()
+    response = await hub.client.post("/api/v1/subscriptions", headers={"Origin": origin},
+                                     json={"email": "alex@home.example", "lat": 43.6481,
+                                           "lon": -79.3805, "radius_m": 3252.5})
+    assert response.status == 422 and "radius_m" in (await response.json())["fields"]
+
+
+async def test_a_request_aiohttp_cannot_parse_is_a_400_and_a_warning_not_an_error(
+        hub: Hub, caplog: pytest.LogCaptureFixture) -> None:
+    reader, writer = await asyncio.open_connection(hub.client.host, hub.client.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Probe: \x00\r\n\r\n")
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    assert status_line.split()[1] == b"400", status_line
+    for _ in range(50):  # aiohttp logs it once the answer is on its way
+        if any(r.name == "aiohttp.server" for r in caplog.records):
+            break
+        await asyncio.sleep(0.01)
+    logged = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert logged and all(r.levelname == "WARNING" and r.exc_info is None for r in logged)
+    assert "400" in logged[0].getMessage()

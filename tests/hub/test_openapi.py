@@ -353,7 +353,7 @@ async def test_subscription_refusals_match_the_documented_schema(
     call = Caller(hub, await served(hub))
     await call("POST", "/api/v1/subscriptions", 409, token=None, body=HOME)
     await call("POST", "/api/v1/subscriptions", 422, token=None, body={**HOME, "radius_m": 1})
-    await call("POST", "/api/v1/subscriptions/confirm", 422, token=None,
+    await call("POST", "/api/v1/subscriptions/confirm", 404, token=None,
                body={"token": "vgs_not-a-link"})
 
 

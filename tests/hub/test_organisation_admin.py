@@ -107,23 +107,24 @@ async def test_a_contact_edit_masks_the_chat_url_and_may_clear_an_address(hub: H
     assert again["chat_url"] == changed["chat_url"] and again["name"] == "Lobby"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"email": "not-an-address"}, "email"),
-    ({"chat_url": "https://example.org/hook"}, "chat_url"),
-    ({"chat_url": "nothing"}, "chat_url"),
-    ({"tier": "tertiary"}, "tier"),
-    ({"name": ""}, "name"),
-    ({"name": None}, "name"),
-    ({"email": None}, "email"),  # the contact would have no address left
-    ({"phone": "555-0100"}, "phone"),
-    ("secondary", "body"),
+@pytest.mark.parametrize(("body", "field", "status"), [
+    ({"email": "not-an-address"}, "email", 422),
+    ({"chat_url": "https://example.org/hook"}, "chat_url", 422),
+    ({"chat_url": "nothing"}, "chat_url", 422),
+    ({"tier": "tertiary"}, "tier", 422),
+    ({"tier": None}, "tier", 422),
+    ({"name": ""}, "name", 422),
+    ({"name": None}, "name", 422),
+    ({"email": None}, "email", 409),  # the contact would have no address left
+    ({"phone": "555-0100"}, "phone", 422),
+    ("secondary", "body", 422),
 ])
 async def test_a_bad_contact_change_is_refused_and_nothing_changes(
-        hub: Hub, body: Any, field: str) -> None:
+        hub: Hub, body: Any, field: str, status: int) -> None:
     org_a, _, admin_a, _ = await two_partners(hub)
     before = await contacts_of(hub, org_a)
     error = await hub.call("PATCH", f"/api/v1/contacts/{before[0]['id']}", admin_a,
-                           expect=422, json=body)
+                           expect=status, json=body)
     assert field in error["fields"], error
     assert await contacts_of(hub, org_a) == before
     assert not [a for a, _ in await actions(hub) if a == "contact.update"]

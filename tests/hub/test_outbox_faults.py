@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.hub.conftest import free_port
+from tests.hub.live_api import free_port
 from tests.hub.outbox_processes import (
     CountingSink,
     enrol_and_publish,

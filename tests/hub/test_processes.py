@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import INSIDE, alert_body, next_frame
-from tests.hub.conftest import free_port
+from tests.hub.live_api import free_port
 from tests.hub.test_cli import VIGIL, wait_healthy
 from tests.services import fresh_postgres_database, redis_url
 

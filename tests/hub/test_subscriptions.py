@@ -44,7 +44,7 @@ async def test_bad_sign_ups_are_refused_and_nothing_is_stored(hub: Hub) -> None:
     answer = await hub.call("POST", "/api/v1/subscriptions", expect=422, json={
         "email": "nope", "lat": 91, "lon": "x", "radius_m": 50_000, "name": "Sam"})
     assert set(answer["fields"]) == {"email", "lat", "lon", "radius_m", "name"}
-    confirm = await hub.call("POST", "/api/v1/subscriptions/confirm", expect=422,
+    confirm = await hub.call("POST", "/api/v1/subscriptions/confirm", expect=404,
                              json={"token": "vgs_not-a-real-link"})
     assert set(confirm["fields"]) == {"token"}
     async with hub.client.app[SESSIONS]() as session:

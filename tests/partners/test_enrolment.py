@@ -46,7 +46,7 @@ async def test_duplicate_organisation_name_is_refused(hub: Hub) -> None:
     await hub.organisation("Bay Tower Security")
     response = await hub.client.post("/api/v1/organisations", headers=hub.auth(ADMIN_TOKEN),
                                      json={"name": "Bay Tower Security", "kind": "venue"})
-    assert response.status == 422 and "name" in (await response.json())["fields"]
+    assert response.status == 409 and "name" in (await response.json())["fields"]
 
 
 BAD_CONTACTS: list[tuple[dict[str, Any], str]] = [
@@ -106,7 +106,7 @@ async def test_chat_url_secret_is_never_echoed(hub: Hub) -> None:
         assert "s3cr3t-webhook-token-value" not in shown
 
 
-async def test_concurrent_enrolment_of_one_name_is_one_201_and_422s(hub: Hub) -> None:
+async def test_concurrent_enrolment_of_one_name_is_one_201_and_409s(hub: Hub) -> None:
     import asyncio
     body = {"name": "Racing Security", "kind": "venue"}
     responses = await asyncio.gather(*(
@@ -114,4 +114,4 @@ async def test_concurrent_enrolment_of_one_name_is_one_201_and_422s(hub: Hub) ->
         for _ in range(6)))
     statuses = sorted(r.status for r in responses)
     assert statuses[0] == 201 and statuses.count(201) == 1
-    assert set(statuses[1:]) == {422}
+    assert set(statuses[1:]) == {409}
