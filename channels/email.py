@@ -328,7 +328,6 @@ class EmailChannel:
         connection.drop()
         smtp = aiosmtplib.SMTP(
             hostname=relay.host, port=relay.port,
-            username=relay.username, password=relay.password,
             use_tls=relay.implicit_tls, tls_context=self._tls_context,
             # smtp:// upgrades with STARTTLS when the relay offers it, certificate checked.
             start_tls=False if relay.implicit_tls else None,
@@ -337,15 +336,24 @@ class EmailChannel:
         await smtp.connect()
         self._helo_name = smtp.local_hostname
         try:
-            if smtp.is_ehlo_or_helo_needed:  # connect() greets only to log in or to STARTTLS
+            if smtp.is_ehlo_or_helo_needed:  # connect() greets only to STARTTLS
                 try:
                     await smtp.ehlo()
                 except aiosmtplib.SMTPHeloError:
                     await smtp.helo()  # a relay from before ESMTP
-            connection.session, connection.sent = Session.take_over(smtp, self._timeout), 0
+            if relay.username is not None:
+                await smtp.login(relay.username, relay.password or "")
+        except Exception:
+            # A refused login leaves the connection open: hang up on it and wait until it
+            # is closed (TLS shutdown too), so no socket outlives the failed attempt.
+            if smtp.is_connected:
+                await Session.take_over(smtp, self._timeout).quit()
+            smtp.close()
+            raise
         except BaseException:
             smtp.close()
             raise
+        connection.session, connection.sent = Session.take_over(smtp, self._timeout), 0
         return connection.session
 
 

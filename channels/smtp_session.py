@@ -51,6 +51,7 @@ class Session(asyncio.Protocol):
         self._replies: deque[tuple[int, str]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._lost: str | None = None
+        self._gone = asyncio.get_running_loop().create_future()  # done at connection_lost
 
     @classmethod
     def take_over(cls, smtp: aiosmtplib.SMTP, timeout: float) -> Session:
@@ -102,6 +103,8 @@ class Session(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._lose(f"the relay's connection was lost: {exc}" if exc else
                    "the relay closed the session")
+        if not self._gone.done():
+            self._gone.set_result(None)
 
     # ---- commands
 
@@ -146,15 +149,20 @@ class Session(asyncio.Protocol):
             raise Refused(code, text)
 
     async def quit(self) -> None:
-        """Say QUIT (briefly: a hang-up must not hang) and close the connection."""
+        """Say QUIT and close the connection, waiting (briefly: a hang-up must not hang)
+        until it is closed, TLS shutdown included, so no socket outlives the channel."""
         try:
             async with asyncio.timeout(min(self.timeout, 2.0)):
-                self._write(b"QUIT\r\n")
-                await self._reply()
-        except (SessionClosed, TimeoutError, OSError):
-            pass
-        finally:
-            self.close()
+                try:
+                    self._write(b"QUIT\r\n")
+                    await self._reply()
+                except (SessionClosed, OSError):
+                    pass
+                finally:
+                    self.close()
+                await asyncio.shield(self._gone)
+        except TimeoutError:
+            self.transport.abort()
 
     def close(self) -> None:
         self._lose("closed")
