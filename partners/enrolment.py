@@ -11,12 +11,30 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from channels.base import TargetError
 from channels.chat import ChatChannel
 from channels.email import EmailChannel
-from partners.models import Contact, Organisation, OrgKind, Site, Tier
+from partners.models import Contact, Organisation, OrgKind, Role, Site, Tier
 from partners.validation import Checker, Conflicting, InvalidInput
 
 MAX_SITES = 1000
+# Publishing and approving alerts is police work: only a police service's tokens and people
+# hold these roles, so no partner can send what reads as a police alert.
+POLICE_ROLES = frozenset({Role.PUBLISHER, Role.APPROVER})
+# An organisation's own admin may equip its staff and systems, never make them publishers.
+ORG_ADMIN_MAY_ISSUE = frozenset({Role.PARTNER, Role.ADMIN})
 _email = EmailChannel()
 _chat = ChatChannel()
+
+
+def roles_for(organisation: Organisation) -> list[Role]:
+    """The roles a token or a person of this organisation may hold."""
+    return [role for role in Role if role is not Role.RESIDENT
+            and (role not in POLICE_ROLES or organisation.kind == OrgKind.POLICE)]
+
+
+def check_role_fits(role: Role, organisation: Organisation) -> None:
+    """Refuse (422 naming `role`) a police role for an organisation that is no police."""
+    if role not in roles_for(organisation):
+        raise InvalidInput({"role": f"{role.value} is a police role; {organisation.name} "
+                                    f"is a {OrgKind(organisation.kind).value} organisation"})
 
 
 @dataclass(frozen=True)

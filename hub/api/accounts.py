@@ -11,7 +11,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit, login, mfa, sessions
 from hub.access import Forbidden, NotFound, Principal
-from hub.api.tokens import ORG_ADMIN_MAY_ISSUE
 from hub.auth import csrf_for_page, issue_cookies, login_of, secret_key
 from hub.http import (
     CLOCK,
@@ -23,6 +22,7 @@ from hub.http import (
     read_json,
 )
 from partners.accounts import SIGN_IN_MAX_PASSWORD, invite, read_invitation, read_password
+from partners.enrolment import ORG_ADMIN_MAY_ISSUE, check_role_fits
 from partners.models import Organisation, User
 from partners.validation import Checker, Conflicting, NotKnown
 
@@ -132,8 +132,10 @@ async def invitation_create(request: web.Request) -> web.Response:
         raise Forbidden(f"an organisation admin may not invite a {draft.role.value}")
     now = request.app[CLOCK]()
     async with request.app[SESSIONS]() as session:
-        if await session.get(Organisation, draft.organisation_id) is None:
+        organisation = await session.get(Organisation, draft.organisation_id)
+        if organisation is None:
             raise NotKnown({"organisation_id": "no such organisation"})
+        check_role_fits(draft.role, organisation)
         invitation, secret = await invite(session, draft, principal.actor, now)
         await session.flush()
         await audit.record(session, principal.actor, "user.invite", invitation.id,

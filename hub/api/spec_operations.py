@@ -121,7 +121,8 @@ def token_paths() -> dict[str, Any]:
         "/api/v1/tokens": {"post": operation(
             "token_create", "tokens",
             "Issue an API token (admin). An organisation's own admin may issue only partner "
-            "and admin tokens for its organisation.",
+            "and admin tokens for its organisation. Publisher and approver tokens belong to "
+            "police organisations only (422 naming `role` otherwise).",
             {"201": answer("Issued; the secret is shown this once.", ref("TokenIssued"))},
             401, 403, 404, 422, body="TokenCreate")},
         "/api/v1/tokens/{id}/revoke": by_id(post=operation(
@@ -184,7 +185,9 @@ def user_paths() -> dict[str, Any]:
         "/api/v1/invitations": {"post": operation(
             "invitation_create", "users",
             "Invite a person to an organisation (hub admin or this organisation's admin, who "
-            "may invite only partners and admins). The invitation is valid for 7 days.",
+            "may invite only partners and admins). Publishers and approvers belong to police "
+            "organisations only (422 naming `role` otherwise). The invitation is valid for "
+            "7 days.",
             {"201": answer("Invited; send the person the link.", ref("Invitation"))},
             401, 403, 404, 409, 422, body="InvitationCreate")},
         "/api/v1/invitations/accept": {"post": operation(

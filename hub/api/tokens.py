@@ -13,12 +13,11 @@ from hub.api.organisations import managed_organisation
 from hub.http import CLOCK, SESSIONS, created, principal_of, read_json
 from hub.revocations import revoked
 from partners.credentials import issue_token
+from partners.enrolment import ORG_ADMIN_MAY_ISSUE, check_role_fits
 from partners.models import STAFF_ROLES, ApiToken, Contact, Organisation, Role
 from partners.validation import Checker, NotKnown
 
 routes = web.RouteTableDef()
-# An organisation's own admin may equip its staff and systems, never make them publishers.
-ORG_ADMIN_MAY_ISSUE = {Role.PARTNER, Role.ADMIN}
 
 
 @routes.post("/api/v1/tokens")
@@ -36,8 +35,10 @@ async def token_create(request: web.Request) -> web.Response:
     if not principal.hub_admin and role not in ORG_ADMIN_MAY_ISSUE:
         raise Forbidden(f"an organisation admin may not issue {role.value} tokens")
     async with request.app[SESSIONS]() as session:
-        if await session.get(Organisation, organisation_id) is None:
+        organisation = await session.get(Organisation, organisation_id)
+        if organisation is None:
             raise NotKnown({"organisation_id": "no such organisation"})
+        check_role_fits(role, organisation)
         if contact_id:
             contact = await session.get(Contact, contact_id)
             if contact is None or contact.organisation_id != organisation_id:

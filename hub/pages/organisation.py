@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from hub.http import SESSIONS, principal_of
 from hub.pages.render import render
+from partners.enrolment import ORG_ADMIN_MAY_ISSUE, roles_for
 from partners.models import Organisation, Role
 
 routes = web.RouteTableDef()
@@ -37,8 +38,8 @@ async def organisation_page(request: web.Request) -> web.Response:
     if organisation is None:
         # Another organisation's page is as unknown as one that does not exist.
         return render(request, "organisation/missing", 404)
-    token_roles = [role.value for role in (Role.PARTNER, Role.ADMIN)]
-    if principal.hub_admin:
-        token_roles += [Role.PUBLISHER.value, Role.APPROVER.value]
+    token_roles = sorted((role.value for role in roles_for(organisation)
+                          if principal.hub_admin or role in ORG_ADMIN_MAY_ISSUE),
+                         key=lambda role: role != Role.PARTNER)  # the usual one first
     return render(request, "organisation/organisation_page", organisation=organisation,
                   token_roles=token_roles, scripts=["organisation.js"], maps=True)

@@ -195,6 +195,33 @@ async def test_a_partner_admin_cannot_issue_police_roles(hub: Hub, role: str) ->
     assert after == before
 
 
+@pytest.mark.parametrize("kind", ["corporate", "bia", "venue", "agency"])
+@pytest.mark.parametrize("role", ["publisher", "approver"])
+async def test_police_roles_belong_to_police_organisations_only(
+        hub: Hub, kind: str, role: str) -> None:
+    # Even the hub admin may not make a bank a publisher: its alerts would read as police ones.
+    org = await hub.organisation("Bay Tower Security", kind, [INSIDE])
+    before = await actions(hub)
+    refused = await hub.call("POST", "/api/v1/tokens", expect=422,
+                             json={"organisation_id": org, "role": role})
+    assert list(refused["fields"]) == ["role"], refused
+    assert "police" in refused["fields"]["role"] and kind in refused["fields"]["role"]
+    refused = await hub.call("POST", "/api/v1/invitations", expect=422, json={
+        "organisation_id": org, "role": role, "email": "guard@bay.example"})
+    assert list(refused["fields"]) == ["role"], refused
+    assert await hub.call("GET", f"/api/v1/organisations/{org}/tokens", expect=200) == []
+    assert await actions(hub) == before
+    # The same roles for a police service, and the other roles for the bank, are issued.
+    police = await hub.organisation("Toronto Police Service", "police")
+    await hub.call("POST", "/api/v1/tokens", expect=201,
+                   json={"organisation_id": police, "role": role})
+    await hub.call("POST", "/api/v1/invitations", expect=201, json={
+        "organisation_id": police, "role": role, "email": "officer@tps.example"})
+    for other in ("partner", "admin"):
+        await hub.call("POST", "/api/v1/tokens", expect=201,
+                       json={"organisation_id": org, "role": other})
+
+
 async def test_nothing_of_another_organisation_can_be_touched(hub: Hub) -> None:
     org_a, org_b, admin_a, admin_b = await two_partners(hub)
     [site_a] = await sites_of(hub, org_a)

@@ -111,3 +111,28 @@ async def test_a_partner_admin_manages_sites_tiers_and_tokens(live: LiveHub) -> 
     lobby = next(t for t in tokens if t["label"] == "Lobby PC")
     assert lobby["role"] == "partner" and lobby["revoked_at"] is not None
     await live.api.call("GET", "/api/v1/alerts", secret, expect=401)
+
+
+async def test_a_corporate_organisation_is_refused_a_publisher_token(live: LiveHub) -> None:
+    # Point 3 of issue 15: publishing is police work, so the hub admin's own page does not
+    # offer the police roles for a bank, and the hub refuses them by name if asked anyway.
+    police = await live.api.organisation("Toronto Police Service", "police")
+    bank = await live.api.organisation("Bay Tower Security", "corporate", [INSIDE])
+    admin = await live.person(police, "admin", "chief@tps.example")
+    page = await live.page(viewport={"width": 1000, "height": 900})
+    await live.sign_in(page, admin)
+    await page.goto(f"/organisations/{police}")
+    roles = page.get_by_label("Role")
+    assert await roles.locator("option").all_inner_texts() == [
+        "partner", "admin", "publisher", "approver"]
+    await page.goto(f"/organisations/{bank}")
+    await expect(page.locator("#organisation[data-loaded]")).to_be_attached()
+    assert await roles.locator("option").all_inner_texts() == ["partner", "admin"]
+    # A page left open from before this rule, or a hand-edited form, still offers it.
+    await roles.evaluate("select => select.add(new Option('publisher', 'publisher'))")
+    await roles.select_option("publisher")
+    await page.get_by_role("button", name="Create token").click()
+    await expect(page.locator("#token-errors")).to_contain_text("publisher is a police role")
+    await expect(page.locator("#token-secret")).to_be_hidden()
+    await screenshot(page, "organisation-police-role-refused")
+    assert await live.api.call("GET", f"/api/v1/organisations/{bank}/tokens", expect=200) == []
