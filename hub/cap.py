@@ -7,7 +7,7 @@ a parsed message back out (`hub.cap_write.dump`) loses nothing Vigil understands
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element, ParseError
 
@@ -139,6 +139,10 @@ class Message:
     incidents: str | None = None
     infos: tuple[Info, ...] = ()
     version: str = "1.2"  # the version it was read as; Vigil always writes 1.2
+    # What the reader let pass that CAP 1.2 does not allow but real agencies send, as other
+    # CAP consumers do: an empty <references/> (Canada's NAAD), an empty <polygon/> (the US
+    # National Weather Service). Each is skipped, and shown with the alert.
+    warnings: tuple[Violation, ...] = ()
 
 
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)  # stands in for a bad date-time; never returned
@@ -165,7 +169,7 @@ def parse(data: bytes) -> Message:
     message = reader.alert(root)
     if reader.violations:
         raise CapInvalid(reader.violations)
-    return message
+    return replace(message, warnings=tuple(reader.warnings))
 
 
 def _load(data: bytes) -> Element:
@@ -211,9 +215,13 @@ class _Reader:
         self.ns = namespace
         self.version = _VERSIONS[namespace]
         self.violations: list[Violation] = []
+        self.warnings: list[Violation] = []
 
     def bad(self, path: str, message: str) -> None:
         self.violations.append(Violation(path, message))
+
+    def tolerate(self, path: str, message: str) -> None:
+        self.warnings.append(Violation(path, message))
 
     # -- structure -----------------------------------------------------------------------------
 
@@ -358,7 +366,11 @@ class _Reader:
         element, path = kids.first("references")
         if element is None:
             return ()
-        found, problems = rules.parse_references(self.leaf(element, path))
+        text = self.leaf(element, path)
+        if not text:
+            self.tolerate(path, "is empty (CAP requires at least one reference); read as absent")
+            return ()
+        found, problems = rules.parse_references(text)
         for problem in problems:
             self.bad(path, problem)
         return tuple(Reference(*triple) for triple in found)
@@ -416,7 +428,11 @@ class _Reader:
         kids = self.kids(element, path, _AREA_ONE, ("polygon", "circle", "geocode"))
         polygons = []
         for polygon, where in kids.all("polygon"):
-            points, problems = rules.parse_polygon(self.leaf(polygon, where))
+            text = self.leaf(polygon, where)
+            if not text:
+                self.tolerate(where, "is empty (CAP requires at least 4 points); skipped")
+                continue
+            points, problems = rules.parse_polygon(text)
             for issue in problems:
                 self.bad(where, issue)
             polygons.append(points)

@@ -178,6 +178,7 @@ def summary(message: Message, signature: dict[str, Any]) -> dict[str, Any]:
         "references": [{"sender": r.sender, "identifier": r.identifier, "sent": r.sent}
                        for r in message.references],
         "signature": signature,
+        "warnings": [{"path": w.path, "message": w.message} for w in message.warnings],
         "infos": [{
             "language": i.language, "headline": i.headline or i.event, "event": i.event,
             "description": i.description or "", "instruction": i.instruction or "",

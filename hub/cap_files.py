@@ -59,6 +59,8 @@ async def import_files(sessions: Sessions, bus: LocalBus, settings: Settings,
               f"reaching {counts['organisations']} organisations, {counts['contacts']} "
               f"contacts, {counts['residents']} residents"
               + (f"; not sent because {withheld}" if withheld else ""))
+        for warning in (alert.cap or {}).get("warnings", []):
+            print(f"  warning: {warning['path']}: {warning['message']}")
     return 1 if failed else 0
 
 

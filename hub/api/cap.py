@@ -37,7 +37,7 @@ async def cap_import(request: web.Request) -> web.Response:
     return created({"id": alert.id, "seq": alert.seq, "status": alert.status,
                     "msg_type": alert.msg_type, "references": alert.references_id,
                     "targets": result.reach.counts(), "signature": cap.get("signature"),
-                    "withheld": cap.get("withheld")})
+                    "withheld": cap.get("withheld"), "warnings": cap.get("warnings", [])})
 
 
 async def _body(request: web.Request) -> bytes:

@@ -437,6 +437,10 @@ def cap_schemas() -> dict[str, Schema]:
         description="the XML signature check: valid means the document is signed by the key "
         "in its own KeyInfo (the signer is named for a person to judge; trust chains are not "
         "checked)")
+    warnings = {"type": "array", "items": closed({
+        "path": {"type": "string"}, "message": {"type": "string"}}),
+        "description": "what the document had that CAP 1.2 does not allow but agencies send "
+        "(an empty `<references/>` or `<polygon/>`): read as absent or skipped"}
     info = {"type": "object", "description": "one <info> block; the first is the alert's "
             "own columns, the others are translations", "properties": {
                 "language": {"type": "string"}, "headline": {"type": "string"},
@@ -458,14 +462,14 @@ def cap_schemas() -> dict[str, Schema]:
                 "signature": signature,
                 "withheld": {**maybe, "description": "why the alert reached nobody (a Test "
                              "message, expired, a Cancel of an unknown alert), else null"},
-                "infos": {"type": "array", "items": info}}},
+                "warnings": warnings, "infos": {"type": "array", "items": info}}},
         "CapSignature": signature,
         "CapImported": closed({
             "id": ID, "seq": {"type": ["integer", "null"]}, "status": ref("AlertStatus"),
             "msg_type": ref("MsgType"), "references": nullable(ID),
             "targets": closed({name: COUNT for name in ("organisations", "contacts",
                                                        "residents")}),
-            "signature": signature, "withheld": maybe}),
+            "signature": signature, "withheld": maybe, "warnings": warnings}),
         "CapInvalid": closed({
             "error": {"const": "invalid_cap"}, "detail": {"type": "string"},
             "fields": {"type": "object", "additionalProperties": {"type": "string"},

@@ -21,7 +21,7 @@ from hub.cap import MAX_DOCUMENT_BYTES, parse
 from hub.cap_signature import sign, verify
 from tests.cap.conftest import SAMPLES, VALID_SAMPLES
 from tests.capdoc import AROUND_INSIDE, AROUND_OUTSIDE, cap_alert, info, reference
-from tests.conftest import INSIDE, NOW, OUTSIDE, SQUARE, Clock, Hub
+from tests.conftest import INSIDE, NOW, OUTSIDE, SQUARE, Browser, Clock, Hub
 
 SCHEMA = etree.XMLSchema(etree.parse(str(Path(__file__).parents[1] / "data" / "CAP-v1.2.xsd")))
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -103,11 +103,9 @@ async def test_the_iso_8859_1_sample_is_decoded_by_its_declaration(hub: Hub) -> 
 
 @pytest.mark.parametrize(("name", "expected"), [
     ("invalid.cap", {"/alert/scope"}),
-    ("canada_errors.cap", {"/alert/references"}),
-    ("noaa_errors.cap", {"/alert/references", "/alert/info[1]/urgency",
+    ("noaa_errors.cap", {"/alert/info[1]/urgency",
                          "/alert/info[1]/severity", "/alert/info[1]/certainty",
-                         "/alert/info[1]/area[1]/polygon[1]",
-                         "/alert/info[1]/area[1]/polygon[2]"}),
+                         "/alert/info[1]/area[1]/polygon[1]"}),
 ])
 async def test_invalid_samples_are_refused_with_every_violation(hub: Hub, name: str,
                                                                expected: set[str]) -> None:
@@ -384,3 +382,27 @@ async def test_pending_alerts_need_approval_when_imported(
     held = await send(hub, publisher, cap_alert(infos=(info(severity="Extreme"),)))
     assert held["status"] == "pending" and held["seq"] is None
 
+
+
+async def test_empty_references_and_polygon_import_with_warnings_shown_on_the_dashboard(
+        hub: Hub, browsers: Callable[[], Browser]) -> None:
+    # Point 7 of issue 15: Canada's NAAD sends <references/>, the US National Weather Service
+    # an empty <polygon/>; both are read as other CAP consumers read them, and said.
+    org = await hub.organisation("Toronto Police Service", "police")
+    publisher = await hub.token(org, "publisher")
+    created = await send(hub, publisher, (SAMPLES / "canada_errors.cap").read_bytes())
+    assert [w["path"] for w in created["warnings"]] == ["/alert/references"]
+    nws = (SAMPLES / "thunderstorm.cap").read_bytes()
+    nws = nws.replace(b"</polygon>", b"</polygon><polygon/>", 1)
+    created = await send(hub, publisher, nws)
+    assert [w["path"] for w in created["warnings"]] == ["/alert/info[1]/area[1]/polygon[2]"]
+    alert = await hub.call("GET", f"/api/v1/alerts/{created['id']}", publisher, expect=200)
+    assert alert["cap"]["warnings"] == created["warnings"]
+    assert alert["area"] is not None  # the real polygon still draws the area
+    await hub.person(org, "publisher", "pub@tps.example")
+    browser = browsers()
+    await browser.sign_in("pub@tps.example")
+    await browser.enrol()
+    page = await browser.call("GET", f"/alerts/{created['id']}", 200)
+    assert 'id="cap-warnings"' in page and "Read with 1 warning:" in page
+    assert "/alert/info[1]/area[1]/polygon[2]" in page and "is empty" in page

@@ -82,7 +82,7 @@ def sample(name: str) -> Message:
 
 
 def test_the_sample_set_is_the_expected_one() -> None:
-    assert len(VALID_SAMPLES) == 12  # a sample silently missing would skip its checks
+    assert len(VALID_SAMPLES) == 13  # a sample silently missing would skip its checks
 
 
 @pytest.mark.parametrize("name", VALID_SAMPLES)
@@ -104,6 +104,7 @@ SPOTS: dict[str, tuple[str, list[tuple[str, list[Area]]]]] = {
                                       (1, 0, 3, (42.3564, -81.5498))]),
                            ("fr-CA", [(1, 0, 10, (42.3481, -82.9314)),
                                       (1, 0, 3, (42.3564, -81.5498))])]),
+    "canada_errors.cap": ("1.2", [("en-CA", [(1, 0, 1, (42.3481, -82.9314))])]),
     "canada_signed.cap": ("1.2", [("en-CA", [(1, 0, 20, (54.4054, -104.2)),
                                              (1, 0, 16, (56.12, -106.753))]),
                                   ("fr-CA", [(1, 0, 20, (54.4054, -104.2)),
@@ -244,29 +245,67 @@ def test_invalid_sample_names_the_missing_scope() -> None:
         Violation("/alert/scope", "is required")]
 
 
-def test_canada_errors_sample_names_the_empty_references() -> None:
-    # Its empty <restriction/> is not reported: canada.cap, a real Environment Canada alert,
-    # carries the same empty element with scope Public (an empty element is an absent one).
-    found = violations((SAMPLES / "canada_errors.cap").read_bytes())
-    assert [v.path for v in found] == ["/alert/references"]
-    assert "empty" in found[0].message
+def test_canada_errors_sample_reads_its_empty_references_as_absent_with_a_warning() -> None:
+    # Its empty <restriction/> is not reported either: canada.cap, a real Environment Canada
+    # alert, carries the same empty element with scope Public (an empty element is absent).
+    message = sample("canada_errors.cap")
+    assert message.references == ()
+    assert [w.path for w in message.warnings] == ["/alert/references"]
+    assert "empty" in message.warnings[0].message
 
 
-def test_noaa_errors_sample_names_every_problem() -> None:
-    found = violations((SAMPLES / "noaa_errors.cap").read_bytes())
+def test_noaa_errors_sample_names_every_real_problem_and_tolerates_the_empty_ones() -> None:
+    data = (SAMPLES / "noaa_errors.cap").read_bytes()
+    found = violations(data)
     assert [v.path for v in found] == [
-        "/alert/references",
         "/alert/info[1]/urgency",
         "/alert/info[1]/severity",
         "/alert/info[1]/certainty",
         "/alert/info[1]/area[1]/polygon[1]",  # "+40.85,-118.09," (trailing comma)
         "/alert/info[1]/area[1]/polygon[1]",  # "+40.86,-118.09,"
-        "/alert/info[1]/area[1]/polygon[2]",  # empty
     ]
-    assert "'+40.85,-118.09,'" in found[4].message
-    assert "'+40.86,-118.09,'" in found[5].message
-    assert "empty" in found[6].message
-    assert "empty" in found[1].message and "Immediate" in found[1].message
+    assert "'+40.85,-118.09,'" in found[3].message
+    assert "'+40.86,-118.09,'" in found[4].message
+    assert "empty" in found[0].message and "Immediate" in found[0].message
+    # With its real faults fixed, it is read, and the empty <references> and <polygon> are
+    # the warnings.
+    fixed = (data.replace(b"<urgency></urgency>", b"<urgency>Immediate</urgency>")
+             .replace(b"<severity></severity>", b"<severity>Severe</severity>")
+             .replace(b"<certainty></certainty>", b"<certainty>Observed</certainty>")
+             .replace(b"-118.09,", b"-118.09"))
+    message = parse(fixed)
+    assert [w.path for w in message.warnings] == [
+        "/alert/references", "/alert/info[1]/area[1]/polygon[2]"]
+    assert len(message.infos[0].areas[0].polygons) == 1
+
+
+@pytest.mark.parametrize("empty", ["<references/>", "<references></references>",
+                                   "<references>  \n </references>"])
+def test_an_empty_references_element_is_read_as_absent_with_a_warning(empty: str) -> None:
+    message = parse(cap(extra_alert=empty))
+    assert message.references == ()
+    assert message.warnings == (Violation("/alert/references", message.warnings[0].message),)
+
+
+@pytest.mark.parametrize("empty", ["<polygon/>", "<polygon></polygon>"])
+def test_an_empty_polygon_is_skipped_with_a_warning(empty: str) -> None:
+    message = parse(cap(extra_area=f"<polygon>{SQUARE}</polygon>{empty}"))
+    assert len(message.infos[0].areas[0].polygons) == 1
+    assert [w.path for w in message.warnings] == ["/alert/info[1]/area[1]/polygon[2]"]
+
+
+@pytest.mark.parametrize(("broken", "path"), [
+    ("<references>not-a-triple</references>", "/alert/references"),
+    ("<references><b/></references>", "/alert/references/b"),
+])
+def test_references_that_are_really_broken_are_still_refused(broken: str, path: str) -> None:
+    assert path in paths(cap(extra_alert=broken))
+
+
+@pytest.mark.parametrize("broken", ["43.64,-79.39 43.64,-79.37", "x,y z", "<b/>"])
+def test_a_polygon_that_is_really_broken_is_still_refused(broken: str) -> None:
+    found = paths(cap(extra_area=f"<polygon>{broken}</polygon>"))
+    assert any(p.startswith("/alert/info[1]/area[1]/polygon[1]") for p in found), found
 
 
 # -- hardened loading -------------------------------------------------------------------------
@@ -494,7 +533,7 @@ def test_references_parse_into_triples() -> None:
 
 
 @pytest.mark.parametrize("value", [
-    "", "a@b,ID-1", "a@b,ID-1,2024-05-01T11:00:00Z", "a@b,ID-1,2024-05-01T11:00:00-04:00,x",
+    "a@b,ID-1", "a@b,ID-1,2024-05-01T11:00:00Z", "a@b,ID-1,2024-05-01T11:00:00-04:00,x",
     ",ID-1,2024-05-01T11:00:00-04:00", "a@b,ID-1,2024-05-01T11:00:00-04:00 a@b,ID-2",
 ])
 def test_bad_references_are_violations(value: str) -> None:
@@ -534,7 +573,6 @@ def test_language_defaults_to_en_us_when_absent_or_empty() -> None:
 
 
 @pytest.mark.parametrize(("polygon", "problem"), [
-    ("", "empty"),
     ("43.64,-79.39 43.64,-79.37 43.64,-79.39", "at least 4"),
     ("43.64,-79.39 43.64,-79.37 43.66,-79.37 43.66,-79.39", "not closed"),
     ("93.64,-79.39 43.64,-79.37 43.66,-79.37 93.64,-79.39", "out of range"),
