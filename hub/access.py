@@ -286,4 +286,9 @@ POLICY: dict[str, Rule] = {
     "public_page": PUBLIC,
     "atom_feed": PUBLIC,
     "public_cap": PUBLIC,
+    # `vigil demo` only (hub/demo_catcher.py): what its catchers received, and the webhook
+    # its chat contacts post to. A demo holds no real people, so these are open.
+    "demo_mail_page": PUBLIC,
+    "demo_mail_json": PUBLIC,
+    "demo_hook": Rule(public=True, csrf=False),
 }

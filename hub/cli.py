@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hub import audit, db, demo, processes
+from hub import audit, db, demo, demo_catcher, processes
 from hub.app import create_app, run_worker
 from hub.bus import create_bus
 from hub.cap_files import CommandError, import_files
@@ -163,10 +163,20 @@ def _started(message: str) -> None:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
-    app = create_app(_listening(settings, args))
+    """Serve the demo data set with every face working and no other service: mail goes to
+    the demo's own catcher (unless VIGIL_SMTP_URL names a relay), chat to its own webhooks,
+    and /demo/mail lists both."""
+    mail = demo_catcher.mail_socket()
+    settings = _listening(settings, args)
+    if "VIGIL_SMTP_URL" not in settings.explicit:
+        host, port = mail.getsockname()[:2]
+        settings = replace(settings, smtp_url=f"smtp://{host}:{port}")
+    app = create_app(settings)
+    demo_catcher.install(app, mail, utcnow)
+    hooks = demo_catcher.hook_base(args.host, args.port)
 
     async def seed(app: web.Application) -> None:
-        credentials = await demo.seed(app[SESSIONS])
+        credentials = await demo.seed(app[SESSIONS], hooks=hooks)
         print(welcome(app[SETTINGS].public_url, credentials), flush=True)
 
     app.on_startup.append(seed)

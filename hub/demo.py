@@ -19,7 +19,7 @@ from hub.revocations import revoked
 from partners.accounts import hash_password, user_by_email
 from partners.credentials import issue_token
 from partners.enrolment import OrganisationDraft, SiteDraft, create_organisation, read_contact
-from partners.models import ApiToken, Organisation, OrgKind, Role, Tier, User, utcnow
+from partners.models import ApiToken, Contact, Organisation, OrgKind, Role, Tier, User, utcnow
 
 ACTOR = "demo"
 TOKEN_LABEL = "demo:"  # every demo token's label starts with this; each run revokes the last
@@ -31,7 +31,7 @@ class ContactSeed:
     name: str
     email: str
     tier: Tier = Tier.PRIMARY
-    chat_url: str | None = None
+    chat_hook: str | None = None  # the slug of its chat webhook under the seed's `hooks`
 
 
 @dataclass(frozen=True)
@@ -47,16 +47,19 @@ class OrgSeed:
         return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
 
-def _hook(slug: str) -> str:
-    # Port 9 is the discard port: demo chat deliveries fail visibly instead of reaching anyone.
-    return f"json://127.0.0.1:9/hooks/{slug}"
+# Where the demo's chat contacts post: `vigil demo` passes its own webhook catcher
+# (hub.demo_catcher); a seed without one points them at the discard port, so chat
+# deliveries fail visibly instead of reaching anyone.
+DISCARD_HOOKS = "json://127.0.0.1:9/hooks"
+# A chat URL the demo wrote, under any earlier run's base: re-seeding moves it to this one's.
+_DEMO_HOOK = re.compile(r"json://(?:127\.0\.0\.1|localhost):\d+(?:/demo)?/hooks/(?P<slug>[a-z0-9-]+)")
 
 
 POLICE = OrgSeed(
     "Toronto Police Service", OrgKind.POLICE,
     (SiteDraft("Police Headquarters, 40 College St", 43.6614, -79.3850),),
     (ContactSeed("Dana Whitfield", "dana.whitfield@example.org",
-                 chat_url=_hook("toronto-police-service")),
+                 chat_hook="toronto-police-service"),
      ContactSeed("Marcus Okafor", "marcus.okafor@example.org"),
      ContactSeed("Priya Raman", "priya.raman@example.org", Tier.SECONDARY)),
 )
@@ -68,7 +71,7 @@ BIAS: tuple[OrgSeed, ...] = (
          SiteDraft("Yonge & Gerrard ambassadors", 43.6586, -79.3816),
          SiteDraft("Church & Dundas", 43.6569, -79.3770)),
         (ContactSeed("Leah Morrison", "leah.morrison@example.org",
-                     chat_url=_hook("downtown-yonge-bia")),
+                     chat_hook="downtown-yonge-bia"),
          ContactSeed("Tomas Novak", "tomas.novak@example.org", Tier.SECONDARY)),
         # Richmond St to College/Carlton, Bay St to Jarvis St.
         ((-79.3808, 43.6508), (-79.3787, 43.6513), (-79.3716, 43.6529), (-79.3762, 43.6630),
@@ -113,7 +116,7 @@ DESKS: tuple[OrgSeed, ...] = (
     OrgSeed(
         "Royal Bank Plaza", OrgKind.CORPORATE,
         (SiteDraft("Royal Bank Plaza, 200 Bay St", 43.6465, -79.3801),),
-        (ContactSeed("Helen Park", "helen.park@example.com", chat_url=_hook("royal-bank-plaza")),
+        (ContactSeed("Helen Park", "helen.park@example.com", chat_hook="royal-bank-plaza"),
          ContactSeed("Victor Mendes", "victor.mendes@example.com", Tier.SECONDARY)),
     ),
     OrgSeed(
@@ -135,7 +138,7 @@ DESKS: tuple[OrgSeed, ...] = (
         (SiteDraft("Scotiabank Arena, 40 Bay St", 43.6435, -79.3791),
          SiteDraft("Maple Leaf Square", 43.6428, -79.3809)),
         (ContactSeed("Rachel Singh", "rachel.singh@example.com",
-                     chat_url=_hook("scotiabank-arena")),
+                     chat_hook="scotiabank-arena"),
          ContactSeed("Kevin O'Brien", "kevin.obrien@example.com"),
          ContactSeed("Anita Kovacs", "anita.kovacs@example.com", Tier.SECONDARY)),
     ),
@@ -232,12 +235,15 @@ class DemoCredentials:
         raise KeyError(f"no demo {role.value} token for {organisation}")
 
 
-async def seed(sessions: Sessions, *,
-               clock: Callable[[], datetime] = utcnow) -> DemoCredentials:
-    """Enrol the demo organisations once, then replace the demo tokens, in one commit."""
+async def seed(sessions: Sessions, *, clock: Callable[[], datetime] = utcnow,
+               hooks: str = DISCARD_HOOKS) -> DemoCredentials:
+    """Enrol the demo organisations once, then replace the demo tokens, in one commit; the
+    demo chat contacts post under `hooks` (an apprise URL prefix)."""
     now = clock()
     async with sessions() as session:
-        ids = {org.name: await _ensure_organisation(session, org) for org in ORGANISATIONS}
+        ids = {org.name: await _ensure_organisation(session, org, hooks)
+               for org in ORGANISATIONS}
+        await _point_hooks(session, list(ids.values()), hooks)
         await _revoke_demo_tokens(session, now)
         rows = [
             await _issue(session, Role.ADMIN, POLICE.name, ids[POLICE.name]),
@@ -269,7 +275,7 @@ async def _person(session: AsyncSession, email: str, role: Role, organisation: s
     return DemoLogin(email, role, organisation, password)
 
 
-async def _ensure_organisation(session: AsyncSession, org: OrgSeed) -> str:
+async def _ensure_organisation(session: AsyncSession, org: OrgSeed, hooks: str) -> str:
     """The organisation's id; it is enrolled with its sites and contacts only if missing.
 
     An organisation that already exists is left exactly as it is, so re-running the demo
@@ -290,14 +296,28 @@ async def _ensure_organisation(session: AsyncSession, org: OrgSeed) -> str:
     for seed_contact in org.contacts:
         body: dict[str, Any] = {"name": seed_contact.name, "email": seed_contact.email,
                                 "tier": seed_contact.tier}
-        if seed_contact.chat_url:
-            body["chat_url"] = seed_contact.chat_url
+        if seed_contact.chat_hook:
+            body["chat_url"] = f"{hooks}/{seed_contact.chat_hook}"
         # The same checks as the API, so demo addresses are ones each channel accepts.
         contact = read_contact(body, organisation.id)
         session.add(contact)
         await audit.record(session, ACTOR, "contact.create", contact.id,
                            {"organisation_id": organisation.id, "tier": contact.tier})
     return organisation.id
+
+
+async def _point_hooks(session: AsyncSession, organisation_ids: list[str], hooks: str) -> None:
+    """Move the demo's own chat URLs (an earlier run's port, or the discard port) to `hooks`;
+    a chat URL an operator set is left alone."""
+    found = await session.exec(select(Contact).where(
+        col(Contact.organisation_id).in_(organisation_ids), col(Contact.chat_url).is_not(None)))
+    for contact in found.all():
+        match = _DEMO_HOOK.fullmatch(contact.chat_url or "")
+        if match and contact.chat_url != (wanted := f"{hooks}/{match['slug']}"):
+            contact.chat_url = wanted
+            session.add(contact)
+            await audit.record(session, ACTOR, "contact.update", contact.id,
+                               {"fields": ["chat_url"]})
 
 
 async def _revoke_demo_tokens(session: AsyncSession, now: datetime) -> None:

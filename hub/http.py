@@ -44,6 +44,7 @@ TOKENS = web.AppKey("tokens", TokenLookup)
 METRICS = web.AppKey("metrics", Metrics)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)  # only in a process that sends
 STORAGE = web.AppKey("storage", Storage)
+DEMO_MAILBOX = web.AppKey("demo_mailbox", bool)  # `vigil demo` only: /demo/mail is served
 # Set by the guard on every request it lets through.
 PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
 LOGIN: web.RequestKey[Resumed | None] = web.RequestKey("login")

@@ -13,8 +13,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.demo_process import wait_healthy
 from tests.hub.live_api import free_port
-from tests.hub.test_cli import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 # Signed out, the pages of people who sign in send them to /login or answer 401 with a

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from hub.access import Forbidden, Principal, Unauthenticated
 from hub.auth import csrf_for_page
-from hub.http import PRINCIPAL, SETTINGS
+from hub.http import DEMO_MAILBOX, PRINCIPAL, SETTINGS
 from hub.messages import TEMPLATES
 from hub.throttle import Throttled
 from hub.tlp import EXPLANATIONS, Tlp
@@ -50,6 +50,7 @@ def render(request: web.Request, name: str, status: int = 200, **context: Any) -
     context["viewer"] = principal
     context["nav"] = navigation(principal)
     context["tile_url"] = request.app[SETTINGS].tile_url
+    context["demo_mailbox"] = request.app.get(DEMO_MAILBOX, False)
     template = name if "/" in name else f"pages/{name}"
     response.text = _pages.get_template(f"{template}.html").render(**context)
     return response

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -23,8 +21,7 @@ from hub import audit, db
 from hub.cli import main
 from hub.demo import SAMPLE_DESK, sample_alert
 from tests.conftest import next_frame
-
-VIGIL = [sys.executable, "-c", "import sys; from hub.cli import main; sys.exit(main())"]
+from tests.demo_process import VIGIL, running_demo
 
 
 def write_events(path: Path, count: int) -> None:
@@ -118,57 +115,25 @@ def test_serve_runs_migrates_and_answers_health(tmp_path: Path) -> None:
 
 async def test_demo_process_publish_feed_and_ack_end_to_end(tmp_path: Path) -> None:
     """The contract surface as a new user meets it: `vigil demo`, then the printed tokens."""
-    port = free_port()
-    env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/demo.db",
-           "VIGIL_DATA_DIR": str(tmp_path / "data")}
-    log_path = tmp_path / "demo.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            *VIGIL, "demo", "--port", str(port), env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            await wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
-            printed = log_path.read_text()
-
-            def token(role: str, organisation: str) -> str:
-                row = rf"^\s+{role}\s+{re.escape(organisation)}\s+(vgl_\S+)$"
-                found = re.search(row, printed, re.MULTILINE)
-                assert found, f"no {role} token for {organisation} in:\n{printed}"
-                return found.group(1)
-
-            publisher = token("publisher", "Toronto Police Service")
-            desk = token("partner", SAMPLE_DESK)
-            base = f"http://127.0.0.1:{port}/api/v1"
-            async with aiohttp.ClientSession() as http, http.ws_connect(
-                    f"{base}/feed", headers={"Authorization": f"Bearer {desk}"}) as ws:
-                await ws.send_json({"type": "resume", "since": 0})
-                async with http.post(f"{base}/alerts", json=sample_alert(datetime.now(UTC)),
-                                     headers={"Authorization": f"Bearer {publisher}"}) as posted:
-                    assert posted.status == 201
-                    created = await posted.json()
-                frame = await next_frame(ws)
-                assert (frame["type"], frame["alert"]["id"]) == ("alert", created["id"])
-                await ws.send_json({"type": "ack", "alert_id": created["id"],
-                                    "status": "acknowledged"})
-                assert (await next_frame(ws))["type"] == "acked"
-                async with http.get(f"{base}/alerts/{created['id']}/acks",
-                                    headers={"Authorization": f"Bearer {publisher}"}) as acks:
-                    assert [a["status"] for a in json.loads(await acks.text())] == [
-                        "acknowledged"]
-        finally:
-            process.send_signal(signal.SIGINT)
-            await asyncio.wait_for(process.wait(), 10)
+    async with running_demo(tmp_path) as demo:
+        publisher = demo.token("publisher", "Toronto Police Service")
+        desk = demo.token("partner", SAMPLE_DESK)
+        base = f"{demo.url}/api/v1"
+        async with aiohttp.ClientSession() as http, http.ws_connect(
+                f"{base}/feed", headers={"Authorization": f"Bearer {desk}"}) as ws:
+            await ws.send_json({"type": "resume", "since": 0})
+            async with http.post(f"{base}/alerts", json=sample_alert(datetime.now(UTC)),
+                                 headers={"Authorization": f"Bearer {publisher}"}) as posted:
+                assert posted.status == 201
+                created = await posted.json()
+            frame = await next_frame(ws)
+            assert (frame["type"], frame["alert"]["id"]) == ("alert", created["id"])
+            await ws.send_json({"type": "ack", "alert_id": created["id"],
+                                "status": "acknowledged"})
+            assert (await next_frame(ws))["type"] == "acked"
+            async with http.get(f"{base}/alerts/{created['id']}/acks",
+                                headers={"Authorization": f"Bearer {publisher}"}) as acks:
+                assert [a["status"] for a in json.loads(await acks.text())] == [
+                    "acknowledged"]
 
 
-async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            if process.returncode is not None:
-                pytest.fail(f"the server exited with {process.returncode}")
-            try:
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail(f"{url} never answered")

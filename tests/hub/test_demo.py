@@ -81,6 +81,32 @@ async def test_seeding_twice_adds_nothing_and_replaces_the_tokens(sessions: Sess
     assert verdict.ok and verdict.checked > 0
 
 
+async def test_reseeding_points_the_demo_chat_contacts_at_this_runs_catcher(
+        sessions: Sessions) -> None:
+    # A demo database from an older release (the discard port) or an earlier run on another
+    # port: each start moves the demo's own chat URLs to its webhook catcher, and leaves a
+    # chat URL an operator set alone.
+    await demo.seed(sessions, clock=Clock())
+    operator = "json://127.0.0.1:9/elsewhere/ops-room"
+    async with sessions() as session:
+        contact = (await session.exec(select(Contact).where(
+            col(Contact.chat_url).is_(None)))).first()
+        assert contact is not None
+        contact.chat_url = operator
+        session.add(contact)
+        await session.commit()
+    for hooks in ("json://127.0.0.1:8081/demo/hooks", "json://127.0.0.1:9090/demo/hooks"):
+        await demo.seed(sessions, clock=Clock(), hooks=hooks)
+        async with sessions() as session:
+            chat = set((await session.exec(select(Contact.chat_url).where(
+                col(Contact.chat_url).is_not(None)))).all())
+        seeded = {f"{hooks}/{c.chat_hook}" for org in demo.ORGANISATIONS
+                  for c in org.contacts if c.chat_hook}
+        assert chat == seeded | {operator}
+    async with sessions() as session:
+        assert (await audit.verify(session)).ok
+
+
 async def test_seed_keeps_an_organisation_enrolled_before_it(sessions: Sessions) -> None:
     async with sessions() as session:
         session.add(Organisation(name=demo.POLICE.name, kind=OrgKind.POLICE))
