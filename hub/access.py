@@ -234,6 +234,7 @@ POLICY: dict[str, Rule] = {
     "alert_create": roles(Role.PUBLISHER),
     "alert_list": SIGNED_IN,
     "alert_show": SIGNED_IN,
+    "alert_chain": SIGNED_IN,
     "alert_update": roles(Role.PUBLISHER),
     "alert_cancel": roles(Role.PUBLISHER),
     "alert_cap": SIGNED_IN,

@@ -15,6 +15,7 @@ from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import NULLABLE, AlertDraft, Category, Certainty, Severity, Urgency, read_alert
 from hub.fanout import write_deliveries
 from hub.geo import NOWHERE, stored_area
+from hub.incidents import in_chain
 from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
 from hub.publish import Published, commit_released, keep_origin
 from hub.targeting import FEED, Reach, Recipient, plan
@@ -129,10 +130,10 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
     (possibly new) area now covers; all filtered by the revision's TLP label."""
     reach = await plan(session, draft.area, draft.tlp, channels)
     await fanout.settle(session, (await session.exec(
-        select(Alert.id).where(_in_chain(root.id)))).all())
+        select(Alert.id).where(in_chain(root.id)))).all())
     earlier = (await session.exec(
         select(Delivery).join(Alert, col(Alert.id) == col(Delivery.alert_id))
-        .where(_in_chain(root.id)))).all()
+        .where(in_chain(root.id)))).all()
     seen = {(r.channel, r.organisation_id, r.contact_id, r.subscription_id)
             for r in reach.recipients}
     for row in earlier:
@@ -148,11 +149,6 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
     reach.contacts = {r.contact_id for r in reach.recipients if r.contact_id}
     reach.residents = len({r.subscription_id for r in reach.recipients if r.subscription_id})
     return reach
-
-
-def _in_chain(root_id: str) -> Any:
-    """The original alert or any revision of it."""
-    return (col(Alert.id) == root_id) | (col(Alert.references_id) == root_id)
 
 
 def _allowed(tlp: Tlp, channel: str, contact: str | None, resident: str | None) -> bool:

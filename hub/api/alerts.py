@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from aiohttp import web
 from sqlmodel import col, select
@@ -13,6 +12,7 @@ from hub.access import Forbidden, visible, visible_alert
 from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
 from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, created, principal_of, read_json
+from hub.incidents import delivery_json, incident_json
 from hub.models import Alert, Delivery, MsgType
 from hub.publish import Published, approve, needs_approval, publish, reject
 from hub.revisions import revise
@@ -135,6 +135,15 @@ async def alert_show(request: web.Request) -> web.Response:
     return web.json_response(alert_json(alert))
 
 
+@routes.get("/api/v1/alerts/{id:[0-9a-f]{32}}/chain")
+async def alert_chain(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        incident = await incident_json(session, principal, request.match_info["id"],
+                                       request.app[CLOCK]())
+    return web.json_response(incident)
+
+
 @routes.post("/api/v1/alerts/{id}/acks")
 async def ack_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
@@ -152,14 +161,6 @@ async def ack_list(request: web.Request) -> web.Response:
         alert = await visible_alert(session, principal, request.match_info["id"])
         acks = await acks_of(session, principal, alert)
     return web.json_response([ack_json(ack) for ack in acks])
-
-
-def delivery_json(delivery: Delivery) -> dict[str, Any]:
-    return {"id": delivery.id, "organisation_id": delivery.organisation_id,
-            "recipient": delivery.recipient, "channel": delivery.channel,
-            "status": delivery.status, "attempts": delivery.attempts, "reason": delivery.reason,
-            "last_error": delivery.last_error,
-            "delivered_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None}
 
 
 @routes.get("/api/v1/alerts/{id}/deliveries")

@@ -251,6 +251,13 @@ def alert_paths() -> dict[str, Any]:
         "/api/v1/alerts/{id}": by_id(get=operation(
             "alert_show", "alerts", "One alert the caller may see.",
             {"200": answer("The alert.", ref("Alert"))}, 401, 403, 404)),
+        "/api/v1/alerts/{id}/chain": by_id(get=operation(
+            "alert_chain", "alerts",
+            "The incident any message belongs to, in one answer: its current state, every "
+            "message the caller may see, the names of the organisations, deliveries, answers, "
+            "field reports, escalations and the CAP details. The sender and hub admins see "
+            "everything; a partner its own organisation's part.",
+            {"200": answer("The incident.", ref("Incident"))}, 401, 403, 404)),
         **approval_paths(),
         "/api/v1/alerts/{id}/update": by_id(post=operation(
             "alert_update", "alerts",

@@ -8,6 +8,7 @@ from typing import Any
 from channels.email import ADDRESS
 from hub.alerts import MAX_ACK_WITHIN_S, MAX_TEXT, Category, Certainty, Severity, Urgency
 from hub.geo import LAT_TEXT, LON_TEXT, MAX_RADIUS_M, MAX_VERTICES
+from hub.incidents import State
 from hub.login import Step
 from hub.media import MediaKind
 from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
@@ -232,7 +233,7 @@ def alert_schemas() -> dict[str, Schema]:
             description="whom the alert would reach if it were published now"),
         "PresetArea": closed({"organisation_id": ID, "name": {"type": "string"},
                               "kind": ref("OrgKind"), "area": ref("Area")}),
-        "Alert": closed({
+        "Alert": closed(alert := {
             "id": ID, "seq": seq, "status": ref("AlertStatus"),
             "msg_type": ref("MsgType"), "references": nullable(ID),
             "sender_organisation_id": nullable(ID), "headline": {"type": "string"},
@@ -244,6 +245,48 @@ def alert_schemas() -> dict[str, Schema]:
             "expires": nullable(DATE_TIME),
             "ack_within_s": {"type": ["integer", "null"]}, "sent": nullable(DATE_TIME),
             "created": DATE_TIME, "cap": nullable(ref("CapSummary"))}),
+        **incident_schemas(alert),
+    }
+
+
+def incident_schemas(alert: dict[str, Schema]) -> dict[str, Schema]:
+    """`GET /api/v1/alerts/{id}/chain`: an alert and its updates as one incident."""
+    counts = {"type": "object", "additionalProperties": COUNT}
+    return {
+        "IncidentState": {"enum": [state.value for state in State], "description":
+                          "pending: waiting for approval; live; updated; all_clear: its "
+                          "newest message is an update of urgency Past; cancelled; expired; "
+                          "withheld: kept and sent to nobody on purpose (rejected, a CAP "
+                          "Test, expired on arrival; `why` says); reached_nobody: sent, and "
+                          "nobody was in its area"},
+        "ChainMessage": closed({**alert, "label": {"type": "string",
+                                                   "description": "e.g. `Update #12`"}}),
+        "Escalation": closed({
+            "alert_id": ID, "organisation_id": ID, "due": DATE_TIME,
+            "status": {"enum": ["pending", "cancelled", "fired"]},
+            "settled": nullable(DATE_TIME), "settled_by": {"type": ["string", "null"]},
+            "overdue": {"type": "boolean", "description": "the deadline passed unanswered"},
+            "deliveries": {"type": "array", "items": closed({
+                "channel": {"type": "string"}, "recipient": {"type": "string"},
+                "status": ref("DeliveryStatus"), "last_error": {"type": ["string", "null"]}})},
+            "no_working_channel": {"type": "boolean", "description": "fired, and no "
+                                   "secondary contact could be reached on any channel"}}),
+        "Incident": closed({
+            "id": ID, "state": ref("IncidentState"), "state_label": {"type": "string"},
+            "why": {"type": ["string", "null"]}, "sender_organisation_id": nullable(ID),
+            "messages": {"type": "array", "items": ref("ChainMessage"), "minItems": 1},
+            "organisations": {"type": "object", "additionalProperties": {"type": "string"},
+                              "description": "organisation id -> name, for those the "
+                              "caller may see"},
+            "deliveries": {"type": "array", "items": ref("Delivery")},
+            "acks": {"type": "array", "items": ref("Ack")},
+            "reports": {"type": "array", "items": ref("Report")},
+            "escalations": {"type": "array", "items": ref("Escalation")},
+            "deadline": {**nullable(DATE_TIME), "description": "when answers are due"},
+            "overdue": {"type": "array", "items": ID, "description": "organisations reached "
+                        "that have not answered by the deadline"},
+            "reach": counts, "answers": counts,
+            "cap": nullable(ref("CapSummary")), "cap_message_id": nullable(ID)}),
     }
 
 
@@ -256,7 +299,9 @@ def ack_delivery_schemas() -> dict[str, Schema]:
                        "status": ref("AckStatus"), "note": {"type": "string"},
                        "via": {"type": "string", "description": "`api` or `feed`"},
                        "created": DATE_TIME, "updated": DATE_TIME}),
-        "Delivery": closed({"id": ID, "organisation_id": ID,
+        "Delivery": closed({"id": ID, "alert_id": ID,
+                            "organisation_id": {**nullable(ID), "description": "null for a "
+                                                "resident's delivery"},
                             "recipient": {"type": "string", "description": "masked address"},
                             "channel": {"type": "string", "description": "e.g. feed, email, "
                                         "chat"},

@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
-from sqlmodel import col, select
 
-from hub.access import visible
+from hub import incidents
 from hub.alerts import Category, Certainty, Severity, Urgency
 from hub.cap import MAX_DOCUMENT_BYTES
 from hub.http import CLOCK, SESSIONS, principal_of
-from hub.models import Alert
 from hub.pages.dashboard import named_places
 from hub.pages.render import TLP_LABELS, render
 from partners.models import Role
@@ -30,11 +28,10 @@ async def console_page(request: web.Request) -> web.Response:
     if principal.role is Role.PARTNER or (principal.role is Role.ADMIN
                                           and not principal.hub_admin):
         raise web.HTTPSeeOther("/desk")  # partner staff work from their desk
-    async with request.app[SESSIONS]() as session:
-        recent = (await session.exec(
-            select(Alert).where(visible(principal))
-            .order_by(col(Alert.created_at).desc()).limit(RECENT))).all()
     now = request.app[CLOCK]()
+    async with request.app[SESSIONS]() as session:
+        recent = await incidents.recent(session, principal, now, RECENT)
+        await session.commit()  # deliveries the reach count wrote from pending fanouts
     return render(request, "console/console_page", maps=True, scripts=["console.js"],
                   recent=recent, may_publish=principal.role is Role.PUBLISHER,
                   categories=list(Category), severities=list(Severity),

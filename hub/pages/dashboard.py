@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.access import NotFound, Principal, visible, visible_alert
+from hub import incidents
+from hub.access import NotFound
 from hub.geo import describe_area
 from hub.http import SESSIONS, principal_of
-from hub.models import Ack, Alert, AlertStatus, AuditEvent, Delivery, Report
+from hub.models import Alert, AlertStatus, AuditEvent
 from hub.pages.render import render
-from partners.models import Organisation, Role, User
+from partners.models import Role, User
 
 routes = web.RouteTableDef()
 
@@ -26,21 +26,12 @@ async def alert_page(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         try:
-            opened = await visible_alert(session, principal, request.match_info["id"])
+            # The page follows the whole chain, whichever message of it was opened.
+            messages = await incidents.chain_of(session, principal, request.match_info["id"])
         except NotFound:
             return render(request, "dashboard/missing", status=404)
-        # Deliveries, acks and reports hang off each message; the page follows the whole
-        # chain from the original, whichever message of it was opened.
-        root = opened
-        if opened.references_id is not None:
-            try:
-                root = await visible_alert(session, principal, opened.references_id)
-            except NotFound:
-                pass  # first reached by this revision: it is all they may see of the chain
-        names = await _names_reached(session, principal, root)
-        messages = (await session.exec(
-            select(Alert).where(_in_chain(root.id), visible(principal))
-            .order_by(col(Alert.created_at), col(Alert.seq)))).all() or [root]
+        root = messages[0]
+        names = await incidents.names_reached(session, principal, root)
     may_revise = (principal.role is Role.PUBLISHER
                   and principal.organisation_id == root.sender_org_id)
     from_cap = newest_cap(messages)
@@ -78,28 +69,6 @@ def web_link(uri: str | None) -> str | None:
     if uri and uri.split(":", 1)[0].lower() in ("http", "https"):
         return uri
     return None
-
-
-def _in_chain(root_id: str) -> ColumnElement[bool]:
-    return or_(col(Alert.id) == root_id, col(Alert.references_id) == root_id)
-
-
-async def _names_reached(session: AsyncSession, principal: Principal,
-                         root: Alert) -> dict[str, str]:
-    """Names of the organisations the alert reached or heard from. Only the sender sees
-    them all; anyone else sees their own and the sender's."""
-    chain = select(Alert.id).where(_in_chain(root.id))
-    wanted = {root.sender_org_id, principal.organisation_id}
-    if principal.sees_everything_of(root):
-        for org_column, alert_column in ((Delivery.organisation_id, Delivery.alert_id),
-                                         (Ack.organisation_id, Ack.alert_id),
-                                         (Report.organisation_id, Report.alert_id)):
-            found = await session.exec(select(org_column).where(col(alert_column).in_(chain))
-                                       .distinct())
-            wanted.update(found.all())
-    rows = await session.exec(select(Organisation.id, Organisation.name)
-                              .where(col(Organisation.id).in_(wanted - {None})))
-    return {org_id: name for org_id, name in rows.all()}
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,9 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
             Cell("/api/v1/alerts/{red}/acks", NOBODY, json=lambda s: {"status": "received"})],
         ("GET", "/api/v1/alerts/{id}/acks"): [Cell("/api/v1/alerts/{alert}/acks", STAFF),
                                               Cell("/api/v1/alerts/{red}/acks", POLICE)],
+        ("GET", "/api/v1/alerts/{id}/chain"): [
+            Cell("/api/v1/alerts/{alert}/chain", STAFF),
+            Cell("/api/v1/alerts/{strict}/chain", POLICE | {A})],
         ("GET", "/api/v1/alerts/{id}/deliveries"): [
             Cell("/api/v1/alerts/{alert}/deliveries", STAFF),
             Cell("/api/v1/alerts/{strict}/deliveries", POLICE | {A})],

@@ -40,9 +40,11 @@ ST = [sys.executable, "-m", "schemathesis.cli"]  # `st`, from this interpreter's
 LEFT_OUT = {"browser": ("--exclude-checks", "negative_data_rejection")}
 # Operations whose input has rules no JSON Schema can state, so a schema-valid body may
 # still get a 422 naming the field: an expiry in the past, a ring that crosses itself, a
-# CAP document's own rules. Their limits are declared once for handler and document
-# (hub.alerts.MAX_TEXT, hub.geo), and invalid input must still be refused.
-SEMANTIC = frozenset({"alert_create", "alert_preview", "alert_update", "cap_import"})
+# CAP document's own rules, a police role for an organisation that is no police service.
+# Their limits are declared once for handler and document (hub.alerts.MAX_TEXT, hub.geo),
+# and invalid input must still be refused.
+SEMANTIC = frozenset({"alert_create", "alert_preview", "alert_update", "cap_import",
+                      "token_create", "invitation_create"})
 
 
 @dataclass
@@ -120,8 +122,8 @@ def build_world(url: str, sink: Sink) -> World:
     ids = {operation: partner for operation in (
         "organisation_show", "contact_create", "contact_list", "site_create", "token_list")}
     ids |= {operation: alert for operation in (
-        "alert_show", "alert_approve", "alert_reject", "alert_cap", "ack_create", "ack_list",
-        "delivery_list", "report_create", "report_list")}
+        "alert_show", "alert_chain", "alert_approve", "alert_reject", "alert_cap", "ack_create",
+        "ack_list", "delivery_list", "report_create", "report_list")}
     ids |= {"alert_update": revised, "alert_cancel": revised, "site_delete": spare_site,
             "contact_update": contact, "contact_delete": spare_contact,
             "token_revoke": spare_token, "user_disable": disabled, "user_enable": disabled,
