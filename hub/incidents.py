@@ -47,6 +47,12 @@ LABELS = {State.PENDING: "Pending approval", State.LIVE: "Live", State.UPDATED: 
           State.EXPIRED: "Expired", State.WITHHELD: "Withheld",
           State.REACHED_NOBODY: "Reached nobody"}
 _FAILED = (DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+
+
+def describe(state: State, why: str | None) -> str:
+    """The state in words, with why where it is not plain (as dashboard.js words it)."""
+    explained = why and state in (State.WITHHELD, State.REACHED_NOBODY)
+    return f"{LABELS[state]}: {why}" if explained else LABELS[state]
 _OUT = (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
 
 
@@ -75,6 +81,17 @@ def state_of(messages: Sequence[Alert], reached: int, now: datetime) -> tuple[St
     if reached == 0:
         return State.REACHED_NOBODY, "no enrolled partner, contact or resident was in its area"
     return (State.UPDATED if len(messages) > 1 else State.LIVE), None
+
+
+async def state_now(session: AsyncSession, messages: Sequence[Alert],
+                    now: datetime) -> tuple[State, str | None]:
+    """`state_of` the chain, counting every delivery it made (pending fanouts written now)."""
+    ids = [m.id for m in messages]
+    if await fanout.settle(session, ids):
+        await session.commit()  # written now rather than by the worker's next claim
+    reached = (await session.exec(select(func.count()).select_from(Delivery)
+                                  .where(col(Delivery.alert_id).in_(ids)))).one()
+    return state_of(messages, reached, now)
 
 
 def message_label(message: Alert) -> str:
@@ -183,12 +200,8 @@ async def incident_json(session: AsyncSession, principal: Principal, alert_id: s
     reports, escalations and the CAP details, each as the principal may see it."""
     messages = await chain_of(session, principal, alert_id)
     root, ids = messages[0], [m.id for m in messages]
-    if await fanout.settle(session, ids):
-        await session.commit()  # written now rather than by the worker's next claim
+    state, why = await state_now(session, messages, now)
     everything = principal.sees_everything_of(root)
-    reached = (await session.exec(select(func.count()).select_from(Delivery)
-                                  .where(col(Delivery.alert_id).in_(ids)))).one()
-    state, why = state_of(messages, reached, now)
     own = principal.organisation_id
 
     deliveries_query = select(Delivery).where(col(Delivery.alert_id).in_(ids)).order_by(

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import incidents
 from hub.access import NotFound
 from hub.geo import describe_area
-from hub.http import SESSIONS, principal_of
+from hub.http import CLOCK, SESSIONS, principal_of
 from hub.models import Alert, AlertStatus, AuditEvent
 from hub.pages.render import render
 from partners.models import Role, User
@@ -32,11 +32,13 @@ async def alert_page(request: web.Request) -> web.Response:
             return render(request, "dashboard/missing", status=404)
         root = messages[0]
         names = await incidents.names_reached(session, principal, root)
+        state, why = await incidents.state_now(session, messages, request.app[CLOCK]())
     may_revise = (principal.role is Role.PUBLISHER
                   and principal.organisation_id == root.sender_org_id)
     from_cap = newest_cap(messages)
     return render(request, "dashboard/alert", scripts=["dashboard.js"], maps=True,
                   alert=root, names=names, may_revise=may_revise,
+                  state=incidents.describe(state, why),
                   sender=names.get(root.sender_org_id or "", "—"),
                   latest=messages[-1], places=named_places(messages),
                   cap_message=from_cap, cap=from_cap.cap if from_cap else None,

@@ -129,82 +129,43 @@
     return el("img", { class: "photo", src: report.file.url, alt: description, loading: "lazy" });
   }
 
-  function statusOf(chain) {
-    const root = chain[0];
-    const latest = chain[chain.length - 1];
-    if (root.status === "pending") return "Waiting for approval";
-    if (root.status === "rejected") return "Rejected";
-    if (latest.msg_type === "Cancel") return "Cancelled";
-    if (latest.urgency === "Past" && latest.headline.startsWith(ALL_CLEAR)) return "All clear";
-    if (chain.length > 1) return `Updated (${chain.length - 1} update${chain.length > 2 ? "s" : ""})`;
-    return "Published";
+  /* The incident's state as the server words it (hub/incidents.py), with why if it says. */
+  function statusOf(incident) {
+    return incident.why && ["withheld", "reached_nobody"].includes(incident.state)
+      ? `${incident.state_label}: ${incident.why}` : incident.state_label;
   }
 
   function messageLabel(message) {
-    const kind = { Alert: "Alert", Update: "Update", Cancel: "Cancel" }[message.msg_type] || message.msg_type;
-    return message.seq ? `${kind} #${message.seq}` : kind;
+    return message.label;
   }
 
   function dashboard(root) {
     const alertId = root.dataset.alert;
     let names = JSON.parse(root.dataset.organisations || "{}");
-    const asked = new Set();
     const redraw = changes();
     const map = mapView(byId("map"));
-    const state = { chain: [], cursor: 0, deliveries: [], acks: [], reports: [] };
+    const state = { incident: null, chain: [], deliveries: [], acks: [], reports: [] };
     const capView = { info: 0, asked: new Set() };  // the language shown; panels fetched
     const nameOf = (orgId) => (orgId ? names[orgId] || `Organisation ${orgId.slice(0, 8)}` : "Residents");
 
-    async function loadChain() {
-      const original = await api("GET", `/alerts/${alertId}`);
-      const revisions = state.chain.slice(1);
-      if (original.seq !== null) {
-        // Revisions always take a later seq than the original: page forward from it.
-        state.cursor = Math.max(state.cursor, original.seq);
-        for (;;) {
-          const page = await api("GET", `/alerts?since=${state.cursor}&limit=500`);
-          for (const message of page) {
-            state.cursor = Math.max(state.cursor, message.seq);
-            if (message.references === original.id) revisions.push(message);
-          }
-          if (page.length < 500) break;
-        }
-      }
-      state.chain = [original, ...revisions];
-    }
-
-    async function loadRows() {
-      const chain = state.chain;
-      const rows = await Promise.all(chain.map((message) => Promise.all([
-        api("GET", `/alerts/${message.id}/deliveries`),
-        api("GET", `/alerts/${message.id}/acks`),
-        api("GET", `/alerts/${message.id}/reports`),
-      ])));
-      state.deliveries = rows.flatMap(([deliveries], i) =>
-        deliveries.map((d) => Object.assign({ message: messageLabel(chain[i]) }, d)));
-      state.acks = rows.flatMap(([, acks]) => acks);
-      state.reports = rows.flatMap(([, , reports]) => reports);
-    }
-
-    /* An organisation first reached by an update is not in the names the page came with. */
-    async function learnNames() {
-      const ids = [...state.deliveries, ...state.acks, ...state.reports]
-        .map((row) => row.organisation_id).filter((id) => id && !(id in names) && !asked.has(id));
-      if (!ids.length) return;
-      ids.forEach((id) => asked.add(id));
-      const response = await fetch(location.pathname, { credentials: "same-origin" });
-      if (!response.ok) return;
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      const fresh = page.getElementById("dashboard");
-      if (fresh) names = Object.assign(names, JSON.parse(fresh.dataset.organisations || "{}"));
+    /* The whole incident in one answer: messages, names, deliveries, answers, reports,
+     * escalations and its state (GET /api/v1/alerts/{id}/chain). */
+    async function load() {
+      const incident = await api("GET", `/alerts/${alertId}/chain`);
+      const labels = new Map(incident.messages.map((message) => [message.id, message.label]));
+      names = Object.assign(names, incident.organisations);
+      state.incident = incident;
+      state.chain = incident.messages;
+      state.deliveries = incident.deliveries.map((d) =>
+        Object.assign({ message: labels.get(d.alert_id) || "" }, d));
+      state.acks = incident.acks;
+      state.reports = incident.reports;
     }
 
     async function tick() {
       const problem = byId("load-error");
       try {
-        await loadChain();
-        await loadRows();
-        await learnNames();
+        await load();
         await syncCap();
         problem.hidden = true;
       } catch (error) {
@@ -218,10 +179,13 @@
     function draw() {
       const chain = state.chain;
       const latest = chain[chain.length - 1];
-      redraw("head", { chain, status: statusOf(chain), info: capView.info }, drawHead);
+      const incident = state.incident;
+      redraw("head", { chain, status: statusOf(incident), state: incident.state,
+        overdue: incident.overdue, deadline: incident.deadline, info: capView.info }, drawHead);
       redraw("reports", { reports: state.reports, names }, drawReports);
       redraw("acks", { acks: state.acks, deliveries: state.deliveries, names }, drawAcks);
       redraw("deliveries", { deliveries: state.deliveries, names }, drawDeliveries);
+      redraw("escalations", { escalations: incident.escalations, names }, drawEscalations);
       redraw("chain", chain, drawChain);
       if (map) redraw("area", latest.area, (area) => map.area(area));
       redraw("places", { area: latest.area, places: namedPlaces(chain) }, drawPlaces);
@@ -284,7 +248,7 @@
       return info || latest;
     }
 
-    function drawHead({ chain, status }) {
+    function drawHead({ chain, status, state: incident, overdue, deadline }) {
       const original = chain[0];
       const latest = chain[chain.length - 1];
       byId("badges").replaceChildren(Vigil.tlpBadge(latest.tlp), " ",
@@ -305,9 +269,16 @@
           : "no deadline");
       byId("description").textContent = words.description;
       byId("instruction").textContent = words.instruction;
+      const late = byId("overdue");
+      late.hidden = !overdue.length;
+      if (overdue.length) {
+        late.replaceChildren(el("strong", {}, "Answer deadline passed"), " (", timeNode(deadline), "): ",
+          `${overdue.length} organisation${overdue.length === 1 ? " has" : "s have"} not answered: `,
+          overdue.map(nameOf).join(", "), ".");
+      }
       const actions = byId("actions");
       if (actions) {
-        const open = original.status === "published" && latest.msg_type !== "Cancel";
+        const open = original.status === "published" && incident !== "cancelled";
         for (const part of actions.querySelectorAll("details")) part.hidden = !open;
         actions.querySelector(".hint").textContent = open
           ? "Every change goes to everyone this alert reached, as a new message referencing the original."
@@ -396,24 +367,38 @@
         el("td", { class: "recipient" }, d.recipient), el("td", {}, d.status),
         el("td", {}, String(d.attempts)), el("td", {}, d.last_error || ""),
         el("td", {}, d.delivered_at ? timeNode(d.delivered_at) : ""))), "No deliveries yet.", 8);
-      drawEscalations(deliveries.filter((d) => d.reason === "escalation"));
     }
 
-    function drawEscalations(escalated) {
-      const orgs = new Map();
-      for (const d of escalated) {
-        const row = orgs.get(d.organisation_id) || { sent: 0, delivered: 0, failed: 0 };
-        row.sent += 1;
-        if (d.status === "delivered") row.delivered += 1;
-        if (d.status === "failed" || d.status === "dead") row.failed += 1;
-        orgs.set(d.organisation_id, row);
-      }
-      byId("escalations").hidden = !orgs.size;
-      byId("escalations-none").hidden = Boolean(orgs.size);
-      byId("escalations").tBodies[0].replaceChildren(...[...orgs].map(([orgId, row]) => el("tr", {},
-        el("th", { scope: "row" }, nameOf(orgId)), el("td", {}, String(row.sent)),
-        el("td", {}, String(row.delivered)),
-        el("td", { class: row.failed ? "bad" : "" }, String(row.failed)))));
+    /* Each organisation's answer deadline: waiting, answered in time, or fired to its
+     * secondary contacts (to whom, on which channel, delivered or not), and "no working
+     * channel" when none of them could be reached. */
+    function drawEscalations({ escalations }) {
+      const outcome = (timer) => {
+        if (timer.status === "pending") {
+          return timer.overdue ? badge("Overdue: firing", "answer need_help") : ["Waiting until ", timeNode(timer.due)];
+        }
+        if (timer.status === "cancelled") {
+          return timer.settled_by === "expired" ? "Not sent: the alert had expired"
+            : ["Answered in time", timer.settled ? [", ", timeNode(timer.settled)] : null];
+        }
+        return ["Fired ", timer.settled ? timeNode(timer.settled) : ""];
+      };
+      const sentTo = (timer) => {
+        if (timer.no_working_channel) {
+          return badge("No working channel: no secondary contact could be reached", "answer need_help");
+        }
+        if (!timer.deliveries.length) return "—";
+        return el("ul", { class: "plain escalated" }, ...timer.deliveries.map((d) => el("li", {},
+          `${d.recipient} (${d.channel}): `, el("span", { class: d.status === "failed" || d.status === "dead" ? "bad" : "" },
+            d.status), d.last_error ? ` — ${d.last_error}` : "")));
+      };
+      byId("escalations").hidden = !escalations.length;
+      byId("escalations-none").hidden = Boolean(escalations.length);
+      byId("escalations").tBodies[0].replaceChildren(...escalations.map((timer) => el("tr",
+        { class: timer.no_working_channel || timer.overdue ? "escalation-bad" : "" },
+        el("th", { scope: "row" }, nameOf(timer.organisation_id)),
+        el("td", {}, timeNode(timer.due)), el("td", {}, outcome(timer)),
+        el("td", {}, sentTo(timer)))));
     }
 
     function drawChain(chain) {
@@ -437,7 +422,7 @@
         + (failed ? `, ${failed} failed` : ""));
       if (escalated) parts.push(`${escalated} escalated`);
       parts.push(`${state.reports.length} field report${state.reports.length === 1 ? "" : "s"}`);
-      const text = `${statusOf(state.chain)}: ${parts.join("; ")}.`;
+      const text = `${statusOf(state.incident)}: ${parts.join("; ")}.`;
       const summary = byId("summary");
       if (summary.textContent !== text) summary.textContent = text;  // speak only on change
     }
@@ -515,6 +500,8 @@
       const headline = latest().headline.replace(/^ALL CLEAR: /, "");
       send("update", {
         headline: (ALL_CLEAR + headline).slice(0, 200), severity: "Minor", urgency: "Past",
+        // The old description's urgency no longer applies: the all clear says what is true now.
+        description: "The police have given the all clear: the threat is over.",
         instruction: "The threat is over. Resume normal activity.",
       }, event.target, "All clear");
     });

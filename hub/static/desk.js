@@ -17,7 +17,25 @@
     ["not_affected", "Not affected"], ["need_help", "Need help"],
   ];
   const STATUS_LABEL = Object.assign({ acknowledged: "Acknowledged" }, Object.fromEntries(ANSWERS));
-  const KIND_LABEL = { Update: "UPDATE", Cancel: "CANCELLED" };
+  const ALL_CLEAR = "ALL CLEAR: ";
+  /* What kind of message the card's newest one is: new, an update, the all clear (an update
+   * of urgency Past, as the police send it) or a cancel. */
+  function kindOf(alert) {
+    if (alert.msg_type === "Cancel") return { label: "CANCELLED", cls: "is-cancel" };
+    if (alert.msg_type === "Update" && alert.urgency === "Past") {
+      return { label: "ALL CLEAR", cls: "is-allclear" };
+    }
+    if (alert.msg_type === "Update") return { label: "UPDATE", cls: "is-update" };
+    return { label: null, cls: "" };
+  }
+  /* An all clear's headline without the prefix the console writes: the card says it once. */
+  const plainHeadline = (alert, headline) =>
+    (kindOf(alert).cls === "is-allclear" && headline.startsWith(ALL_CLEAR)
+      ? headline.slice(ALL_CLEAR.length) : headline);
+  /* No answer is asked of a cancelled alert, and nobody needs help after the all clear. */
+  const answersFor = (alert) => (kindOf(alert).cls === "is-cancel" ? []
+    : kindOf(alert).cls === "is-allclear" ? ANSWERS.filter(([status]) => status !== "need_help")
+      : ANSWERS);
   const RETRY_FIRST_MS = 1000;
   const RETRY_MAX_MS = 30000;
   const PING_EVERY_MS = 25000;
@@ -167,16 +185,20 @@
     const alert = card.latest;
     const text = words(alert);
     const lang = text.language || null;
-    const kind = KIND_LABEL[alert.msg_type];
-    card.head.className = `banner ${Vigil.severityClass(alert.severity)}${kind ? ` is-${alert.msg_type.toLowerCase()}` : ""}`;
+    const { label: kind, cls } = kindOf(alert);
+    const over = cls === "is-allclear" || cls === "is-cancel";
+    card.node.classList.toggle("is-over", over);
+    card.head.className = over ? `banner ${cls}`
+      : `banner ${Vigil.severityClass(alert.severity)}${cls ? ` ${cls}` : ""}`;
     fill(card.head,
       el("p", { class: "kicker" },
         kind ? el("span", { class: "kind" }, kind)
           : card.place === "live" ? el("span", { class: "kind" }, "NEW ALERT") : null,
-        el("span", { class: "severity" }, `${alert.severity} · ${alert.urgency} · ${alert.certainty}`),
+        over ? null
+          : el("span", { class: "severity" }, `${alert.severity} · ${alert.urgency} · ${alert.certainty}`),
         Vigil.tlpBadge(alert.tlp)),
       el("h3", { id: `head-${card.key}` }, kind ? `${kind}: ` : null,
-        el("span", { lang }, text.headline)),
+        el("span", { lang }, plainHeadline(alert, text.headline))),
       el("p", { class: "event" }, el("span", { lang }, text.event),
         alert.category ? ` (${alert.category})` : ""),
       alert.msg_type === "Cancel"
@@ -195,12 +217,12 @@
 
   function renderSummary(card) {
     const alert = card.latest;
-    const kind = KIND_LABEL[alert.msg_type];
+    const { label: kind } = kindOf(alert);
     fill(card.summary,
       el("span", { class: `badge ${Vigil.severityClass(alert.severity)}` }, alert.severity),
       kind ? el("span", { class: "badge kind-badge" }, kind) : null,
       el("span", { class: "summary-headline", lang: words(alert).language || null },
-        words(alert).headline),
+        plainHeadline(alert, words(alert).headline)),
       el("span", { class: "summary-meta" }, timeNode(alert.sent || alert.created), " · ",
         el("span", { class: card.ack ? "answer-chip done" : "answer-chip" },
           card.ack ? STATUS_LABEL[card.ack.status] || card.ack.status
@@ -259,13 +281,19 @@
     } else {
       card.answerText.textContent = card.answered ? "Not answered yet." : "Checking for an answer…";
     }
+    const offered = new Set(answersFor(card.latest).map(([status]) => status));
     for (const button of card.buttons) {
       button.setAttribute("aria-pressed", String(Boolean(ack) && ack.status === button.dataset.status));
+      button.hidden = !offered.has(button.dataset.status);
+    }
+    if (!offered.size) {
+      card.answerText.textContent = ack ? card.answerText.textContent
+        : "Cancelled by the police: no answer is needed.";
     }
     // In the history an answered alert keeps its buttons behind "Change answer".
     const folded = card.place === "history" && Boolean(ack) && !card.changing;
-    card.buttonRow.hidden = folded;
-    card.changeButton.hidden = !folded || !CAN_ANSWER;
+    card.buttonRow.hidden = folded || !offered.size;
+    card.changeButton.hidden = !folded || !CAN_ANSWER || !offered.size;
     if (card.summary) renderSummary(card);
   }
 
@@ -612,9 +640,11 @@
   function arrived(alert) {
     const card = apply(alert);
     toLive(card);
-    const kind = { Update: "Update", Cancel: "Cancelled" }[alert.msg_type] || "New";
+    const kind = { "is-update": "Update", "is-allclear": "All clear", "is-cancel": "Cancelled" }[
+      kindOf(alert).cls] || "New";
     const text = words(alert);
-    Vigil.announce(`${kind} ${alert.severity} alert: ${text.headline}. ${text.instruction || ""}`);
+    Vigil.announce(`${kind} ${alert.severity} alert: ${plainHeadline(alert, text.headline)}. `
+      + `${text.instruction || ""}`);
     alarm(false);
     if (document.hidden) {
       unseen += 1;

@@ -149,4 +149,4 @@ async def test_a_held_alerts_dashboard_shows_it_pending(
     held = await hub.publish(s["publisher"], severity="Extreme")
     browser = await signed_in(hub, browsers, s["police"], "publisher", "pub@tps.example")
     page = await browser.call("GET", f"/alerts/{held['id']}", 200)
-    assert '<dd id="status">pending</dd>' in page and "not yet" in page
+    assert '<dd id="status">Pending approval</dd>' in page and "not yet" in page

@@ -106,6 +106,6 @@ async def test_an_alert_that_only_names_places_loads_without_a_map_area_or_error
     await expect(page.locator("#cap")).to_contain_text("(named only)")
 
     await page.goto("/")
-    await expect(page.locator("#recent-heading + .table-wrap")).to_contain_text(
+    await expect(page.locator("#recent")).to_contain_text(
         "Named places only")
     # The `live` fixture fails the test on any script error or CSP violation on these pages.

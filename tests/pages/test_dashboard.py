@@ -65,12 +65,16 @@ async def test_the_dashboard_follows_answers_and_reports_live_and_sends_the_all_
     summary = page.locator("#summary")
     await expect(summary).to_contain_text("0 of 1 organisations acknowledged")
     await expect(page.locator("#acks tbody")).to_contain_text("Waiting")
-    await expect(page.locator("#escalations-none")).to_be_visible()
+    escalated = page.locator("#escalations tbody tr", has_text="Bay Tower Security")
+    await expect(escalated).to_contain_text("Waiting until")
+    await expect(page.locator("#overdue")).to_be_hidden()
 
     live.clock.advance(301)  # past the 300 s answer deadline: the secondary tier is alerted
-    escalated = page.locator("#escalations tbody tr", has_text="Bay Tower Security")
-    await expect(escalated).to_contain_text("1")
+    await expect(escalated).to_contain_text("Fired")
+    await expect(escalated).to_contain_text("(email)")
     await expect(summary).to_contain_text("1 escalated")
+    await expect(page.locator("#overdue")).to_contain_text(
+        "1 organisation has not answered: Bay Tower Security")
 
     await live.api.call("POST", f"/api/v1/alerts/{alert}/acks", partner, expect=201,
                         json={"status": "need_help", "note": "Lobby evacuated"})
@@ -98,7 +102,7 @@ async def test_the_dashboard_follows_answers_and_reports_live_and_sends_the_all_
     await expect(page.locator("#update-form .field-error")).to_contain_text("headline")
     await headline.fill("Package being examined, King St W closed")
     await page.get_by_role("button", name="Send update").click()
-    await expect(page.locator("#status")).to_have_text("Updated (1 update)")
+    await expect(page.locator("#status")).to_have_text("Updated")
     await expect(page.locator("#headline")).to_have_text("Package being examined, King St W closed")
 
     await page.get_by_text("All clear", exact=True).click()
