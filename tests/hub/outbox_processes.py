@@ -20,8 +20,8 @@ import aiohttp
 from channels.email import EmailChannel
 from hub.settings import Settings
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
+from tests.demo_process import VIGIL, wait_healthy
 from tests.hub.conftest import Sink
-from tests.hub.test_cli import VIGIL, wait_healthy
 
 # The email lane's slots with the default VIGIL_SMTP_CONNECTIONS: at most this many sends
 # are of unknown outcome when a worker dies.

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from tests.conftest import INSIDE, alert_body, next_frame
+from tests.demo_process import VIGIL, wait_healthy
 from tests.hub.live_api import free_port
-from tests.hub.test_cli import VIGIL, wait_healthy
 from tests.services import fresh_postgres_database, redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,29 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
 
 
-def test_every_setting_is_documented_in_the_readme() -> None:
-    text = README.read_text()
+def readme_settings() -> dict[str, str]:
+    """The README's settings table: variable -> the default it states."""
+    rows = {}
+    for line in README.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and re.fullmatch(r"`VIGIL_[A-Z0-9_]+`", cells[0]):
+            rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+def test_every_setting_is_in_the_readme_table_with_its_real_default() -> None:
+    table = readme_settings()
+    assert sorted(table) == sorted(s.env for s in SETTINGS)  # none missing, none stale
+    defaults = Settings.from_env({})
+    built = Settings()  # the dataclass's own defaults, which code and tests construct with
     for setting in SETTINGS:
-        assert f"`{setting.env}`" in text, f"{setting.env} is missing from README.md"
+        stated = "unset" if setting.default is None else f"`{setting.default}`"
+        assert table[setting.env] == stated, (setting.env, table[setting.env], stated)
+        # The default the README states is the one a hub with no environment runs with.
+        read = getattr(defaults, setting.attr)
+        assert read == getattr(built, setting.attr), setting.env
+        if setting.default is None:
+            assert read is None, setting.env
+        else:
+            assert str(read) == setting.default or read == type(read)(setting.default) \
+                or str(read) == str(Path(setting.default)), (setting.env, read)
