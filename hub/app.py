@@ -54,6 +54,7 @@ from hub.http import (
 from hub.messages import Renderer
 from hub.metrics import Metrics, Reading, http_middleware
 from hub.notices import Notices
+from hub.pages.render import page_errors
 from hub.sessions import CookiePolicy
 from hub.settings import Settings
 from hub.storage import Storage
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
     app = web.Application()
     app[METRICS] = Metrics()
     app[STORAGE] = Storage()
-    app.middlewares.extend([http_middleware(app[METRICS]), errors_as_json, guard])
+    app.middlewares.extend([http_middleware(app[METRICS]), errors_as_json, page_errors, guard])
     app[SETTINGS] = settings = settings.with_secret_key()
     app[CLOCK] = clock
     assert settings.secret_key

@@ -137,8 +137,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         principal, login = await identify(request)
         if rule.csrf and _is_browser_write(request, login):
             await check_csrf(request)
-        rule.check(principal, login is not None)
+        # Known before the check, so a refused page can still name the person's own page.
         request[PRINCIPAL], request[LOGIN] = principal, login
+        rule.check(principal, login is not None)
         return await handler(request)
     except Forbidden as error:
         await _record_denial(request, principal, str(error))

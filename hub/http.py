@@ -53,12 +53,6 @@ MAX_JSON_BODY = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-SIGN_IN_FIRST_HTML = ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
-                      '<meta http-equiv="refresh" content="0; url=/login"><title>Sign in</title>'
-                      '</head><body><p><a href="/login">Sign in</a> to see this page.</p>'
-                      '</body></html>')
-
-
 class ApiError(Exception):
     def __init__(self, status: int, error: str, detail: str,
                  fields: dict[str, str] | None = None) -> None:
@@ -99,9 +93,6 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except CapInvalid as error:
         return cap_invalid_response(error)
     except Unauthenticated as error:
-        if request.method == "GET" and not request.path.startswith("/api/"):
-            # A page: still a 401, whose body takes the person to the sign-in form.
-            return web.Response(status=401, text=SIGN_IN_FIRST_HTML, content_type="text/html")
         return error_response(401, "unauthenticated", str(error))
     except Forbidden as error:
         return error_response(403, "forbidden", str(error))

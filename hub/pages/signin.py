@@ -2,69 +2,93 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NoReturn
+from urllib.parse import quote
 
 from aiohttp import web
 
 from hub import login, mfa
-from hub.access import Forbidden, Unauthenticated
+from hub.access import Forbidden, Unauthenticated, person
 from hub.auth import issue_cookies, login_of, secret_key
 from hub.http import CLOCK, SESSIONS, rate_limit
-from hub.pages.render import failed, render
+from hub.pages.render import failed, landing, render, safe_next
 from hub.throttle import Throttled
 from partners.accounts import MAX_PASSWORD, MIN_PASSWORD, open_invitation
-from partners.models import Organisation
+from partners.models import Organisation, User
 from partners.validation import InvalidInput
 
 routes = web.RouteTableDef()
-NEXT_PAGE = {login.Step.DONE: "/account", login.Step.CODE: "/login/mfa",
-             login.Step.ENROL: "/account/mfa"}
+# The page each unfinished step of signing in goes on to; `next` rides along on each.
+STEP_PAGE = {login.Step.CODE: "/login/mfa", login.Step.ENROL: "/account/mfa"}
 
 
-def signed_in(request: web.Request, signed: login.SignedIn) -> NoReturn:
-    """On to the next step of signing in, with the new session's cookies."""
-    redirect = web.HTTPSeeOther(NEXT_PAGE[signed.step])
+def next_of(request: web.Request, form: Mapping[str, object] | None = None) -> str | None:
+    """The page asked for before sign-in (the form's, else the query's), if it is ours."""
+    return safe_next((form or {}).get("next") or request.query.get("next"))
+
+
+def with_next(path: str, wanted: str | None) -> str:
+    return f"{path}?next={quote(wanted, safe='')}" if wanted else path
+
+
+async def signed_in(request: web.Request, signed: login.SignedIn,
+                    wanted: str | None) -> NoReturn:
+    """On to the next step of signing in, with the new session's cookies: once done, to the
+    page asked for, else to the one the person's role works from."""
+    if signed.step in STEP_PAGE:
+        target = with_next(STEP_PAGE[signed.step], wanted)
+    else:
+        target = wanted or await _landing(request, signed.user)
+    redirect = web.HTTPSeeOther(target)
     issue_cookies(request, redirect, signed.raw_id)
     raise redirect
 
 
+async def _landing(request: web.Request, user: User) -> str:
+    async with request.app[SESSIONS]() as session:
+        return landing(await person(session, user))
+
+
 @routes.get("/login")
 async def login_page(request: web.Request) -> web.Response:
-    return render(request, "login", email="")
+    return render(request, "login", email="", next=next_of(request) or "")
 
 
 @routes.post("/login")
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1024]
+    wanted = next_of(request, form)
     try:
         rate_limit(request, "login")
         async with request.app[SESSIONS]() as session:
             signed = await login.sign_in(session, email, password, None, request.remote or "",
                                          request.app[CLOCK](), secret_key(request))
     except (Unauthenticated, Throttled) as error:
-        return failed(request, "login", error, email=email)
-    signed_in(request, signed)
+        return failed(request, "login", error, email=email, next=wanted or "")
+    await signed_in(request, signed, wanted)
 
 
 @routes.get("/login/mfa")
 async def mfa_page(request: web.Request) -> web.Response:
     login_of(request)
-    return render(request, "mfa")
+    return render(request, "mfa", next=next_of(request) or "")
 
 
 @routes.post("/login/mfa")
 async def mfa_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     code, recovery = str(form.get("code", ""))[:16], str(form.get("recovery_code", ""))[:40]
+    wanted = next_of(request, form)
     try:
         async with request.app[SESSIONS]() as session:
             signed = await login.second_factor(session, login_of(request), code or None,
                                                recovery or None, request.remote or "",
                                                request.app[CLOCK](), secret_key(request))
     except (Unauthenticated, Forbidden, Throttled) as error:
-        return failed(request, "mfa", error)
-    signed_in(request, signed)
+        return failed(request, "mfa", error, next=wanted or "")
+    await signed_in(request, signed, wanted)
 
 
 @routes.get("/account/mfa")
@@ -74,9 +98,10 @@ async def enrol_page(request: web.Request) -> web.Response:
         try:
             seed = await login.enrol(session, found, secret_key(request))
         except Forbidden as error:
-            return render(request, "mfa", 403, error=str(error))
+            return render(request, "mfa", 403, error=str(error), next="")
     uri = mfa.provisioning_uri(found.user, seed)
-    return render(request, "enrol", secret=seed, qr_svg=mfa.qr_svg(uri))
+    return render(request, "enrol", secret=seed, qr_svg=mfa.qr_svg(uri),
+                  next=next_of(request) or "")
 
 
 @routes.post("/account/mfa")
@@ -84,6 +109,7 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     found = login_of(request)
     user = found.user
+    wanted = next_of(request, form)
     async with request.app[SESSIONS]() as session:
         try:
             signed, codes = await login.confirm(session, found,
@@ -93,8 +119,10 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
         except (Unauthenticated, Forbidden) as error:
             seed = mfa.seed_of(user, secret_key(request)) or ""
             uri = mfa.provisioning_uri(user, seed)
-            return failed(request, "enrol", error, secret=seed, qr_svg=mfa.qr_svg(uri))
-    response = render(request, "codes", codes=codes)
+            return failed(request, "enrol", error, secret=seed, qr_svg=mfa.qr_svg(uri),
+                          next=wanted or "")
+    response = render(request, "codes", codes=codes, scripts=["codes.js"],
+                      onward=wanted or await _landing(request, user))
     issue_cookies(request, response, signed.raw_id)
     return response
 

@@ -280,6 +280,8 @@ async def call(hub: Hub, method: str, cell: Cell, scene: Scene, who: str) -> int
                                         headers=headers, allow_redirects=False, **kwargs)
     await response.read()
     hub.client.session.cookie_jar.clear()
+    if response.status == 303 and response.headers["Location"].split("?")[0] == "/login":
+        return 401  # a page sends a stranger to sign in: refused until they do
     return response.status
 
 

@@ -94,14 +94,16 @@ class LiveHub:
         totp = pyotp.TOTP(seed)
         return totp.at(self.clock.now.timestamp() + offset_steps * totp.interval)
 
-    async def sign_in(self, page: Page, person: Person) -> None:
-        """Sign in through the pages, with the second factor when the person has one."""
-        await page.goto("/login")
+    async def sign_in(self, page: Page, person: Person, *, here: bool = False) -> None:
+        """Sign in through the pages, with the second factor when the person has one;
+        `here`: on the sign-in page already open (a stranger sent there from a deep link)."""
+        if not here:
+            await page.goto("/login")
         await page.get_by_label("Email address").fill(person.email)
         await page.get_by_label("Password").fill(person.password)
         await page.get_by_role("button", name="Sign in").click()
         if person.seed:
-            await page.wait_for_url("**/login/mfa")
+            await page.wait_for_url(lambda url: "/login/mfa" in url)
             await page.get_by_label("Code from your authenticator app").fill(
                 self.code(person.seed, 1))
             await page.get_by_role("button", name="Continue").click()
