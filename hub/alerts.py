@@ -73,6 +73,12 @@ class Origin:
     summary: dict[str, Any]
     withheld: str | None = None
 
+    @property
+    def sender_name(self) -> str:
+        """Who the document says sent it: its first `<senderName>`, else its `<sender>`."""
+        infos = self.summary.get("infos") or [{}]
+        return str(infos[0].get("sender_name") or self.summary.get("sender") or "")[:400]
+
 
 @dataclass(frozen=True)
 class AlertDraft:
@@ -159,6 +165,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "msg_type": alert.msg_type,
         "references": alert.references_id,
         "sender_organisation_id": alert.sender_org_id,
+        "sender_name": alert.sender_name,
         "headline": alert.headline,
         "event": alert.event,
         "category": alert.category,

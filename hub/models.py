@@ -57,6 +57,10 @@ class Alert(SQLModel, table=True):
     references_id: str | None = Field(default=None, foreign_key="alert.id", max_length=32)
     sender_org_id: str | None = Field(default=None, foreign_key="organisation.id",
                                       max_length=32)
+    # Who sent it, as every card, dashboard and message names it: the sending
+    # organisation, or for an imported CAP alert its senderName (else its sender).
+    sender_name: str = Field(default="", max_length=400,
+                             sa_column_kwargs={"server_default": ""})
     created_by: str = Field(max_length=64)
     headline: str = Field(max_length=200)
     event: str = Field(max_length=200)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +27,7 @@ from hub.models import (
 )
 from hub.targeting import Reach, plan
 from hub.tlp import Tlp
-from partners.models import new_id
+from partners.models import Organisation, new_id
 
 
 async def write_escalations(session: AsyncSession, alert_id: str, organisations: list[str],
@@ -52,6 +52,8 @@ _ESCALATIONS: Table = Escalation.__table__  # type: ignore[attr-defined]
 _NEXT_SEQ = (update(_COUNTERS).where(_COUNTERS.c.name == "alert_seq")
              .values(value=_COUNTERS.c.value + 1).returning(_COUNTERS.c.value))
 _INSERT_ALERT = insert(_ALERTS)
+_ORGANISATIONS: Table = Organisation.__table__  # type: ignore[attr-defined]
+_ORGANISATION_NAME = select(_ORGANISATIONS.c.name).where(_ORGANISATIONS.c.id == bindparam("id"))
 _RELEASE = (update(_ALERTS).where(_ALERTS.c.id == bindparam("alert_id"))
             .values(seq=bindparam("seq"), status=bindparam("status"),
                     sent_at=bindparam("sent_at")))
@@ -111,6 +113,8 @@ async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft
     alert = Alert(
         status=AlertStatus.PENDING, msg_type=MsgType.ALERT,
         sender_org_id=principal.organisation_id, created_by=principal.actor,
+        sender_name=draft.origin.sender_name if draft.origin
+        else await _organisation_name(session, principal.organisation_id),
         headline=draft.headline, event=draft.event, category=draft.category,
         severity=draft.severity, urgency=draft.urgency, certainty=draft.certainty,
         tlp=draft.tlp, description=draft.description, instruction=draft.instruction,
@@ -130,6 +134,14 @@ async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft
     # A withheld CAP message (expired, or a Test) is stored and shown, reaching nobody.
     area = NOWHERE if draft.origin and draft.origin.withheld else draft.area
     return await _release(session, principal, alert, area, now, channels, "alert.publish")
+
+
+async def _organisation_name(session: AsyncSession, organisation_id: str | None) -> str:
+    if organisation_id is None:
+        return ""
+    result = await (await session.connection()).execute(_ORGANISATION_NAME,
+                                                        {"id": organisation_id})
+    return str(result.scalar_one_or_none() or "")
 
 
 def keep_origin(session: AsyncSession, alert: Alert, draft: AlertDraft) -> None:

@@ -45,6 +45,8 @@ async def write_revision(session: AsyncSession, principal: Principal, root: Aler
     """Write the revision `draft` of `root` with its deliveries, and commit."""
     revision = Alert(status=AlertStatus.PENDING, msg_type=kind,
                      references_id=root.id, sender_org_id=root.sender_org_id,
+                     sender_name=draft.origin.sender_name if draft.origin
+                     else root.sender_name,
                      created_by=principal.actor, created_at=now,
                      **_columns(draft))
     session.add(revision)

@@ -236,7 +236,11 @@ def alert_schemas() -> dict[str, Schema]:
         "Alert": closed(alert := {
             "id": ID, "seq": seq, "status": ref("AlertStatus"),
             "msg_type": ref("MsgType"), "references": nullable(ID),
-            "sender_organisation_id": nullable(ID), "headline": {"type": "string"},
+            "sender_organisation_id": nullable(ID),
+            "sender_name": {"type": "string", "description": "who sent it: the sending "
+                            "organisation, or an imported CAP alert's senderName (else its "
+                            "sender)"},
+            "headline": {"type": "string"},
             "event": {"type": "string"}, **cap,
             "tlp": ref("Tlp"), "description": {"type": "string"},
             "instruction": {"type": "string"}, "language": {"type": "string"},

@@ -39,7 +39,7 @@ async def alert_page(request: web.Request) -> web.Response:
     return render(request, "dashboard/alert", scripts=["dashboard.js"], maps=True,
                   alert=root, names=names, may_revise=may_revise,
                   state=incidents.describe(state, why),
-                  sender=names.get(root.sender_org_id or "", "—"),
+                  sender=messages[-1].sender_name or names.get(root.sender_org_id or "", "—"),
                   latest=messages[-1], places=named_places(messages),
                   cap_message=from_cap, cap=from_cap.cap if from_cap else None,
                   link=web_link)

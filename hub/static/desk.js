@@ -206,7 +206,9 @@
           "the earlier instruction no longer applies.")
         : text.instruction ? el("p", { class: "instruction" }, el("strong", {}, "What to do: "),
           el("span", { lang }, text.instruction)) : null,
-      el("p", { class: "times" }, kind ? "Changed " : "Sent ", timeNode(alert.sent || alert.created),
+      el("p", { class: "times" }, alert.sender_name
+        ? [el("span", { class: "sender" }, `From ${alert.sender_name}`), " · "] : null,
+      kind ? "Changed " : "Sent ", timeNode(alert.sent || alert.created),
         alert.expires ? el("span", {}, " · Expires ", timeNode(alert.expires)) : null));
     fill(card.details,
       text.description ? el("p", { class: "description", lang }, text.description) : null);

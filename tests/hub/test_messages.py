@@ -53,3 +53,10 @@ def test_html_body_escapes_alert_text() -> None:
         an_alert(headline="<script>alert(1)</script>"), html=True)
     assert message.html is not None
     assert "<script>" not in message.html and "&lt;script&gt;" in message.html
+
+
+def test_every_message_names_who_sent_it() -> None:
+    message = Renderer("http://127.0.0.1:8080").alert(
+        an_alert(sender_name="Toronto Police Service"), html=True)
+    assert "Sent by Toronto Police Service " in message.text
+    assert message.html is not None and "by <strong>Toronto Police Service</strong>" in message.html

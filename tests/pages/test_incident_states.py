@@ -41,6 +41,9 @@ async def test_cancelled_and_all_clear_read_as_such_everywhere(live: LiveHub) ->
     await expect(clear_card.locator(".banner.is-allclear")).to_contain_text(
         "ALL CLEAR: Suspicious package, King St W & Bay St")
     await expect(clear_card.locator(".banner")).not_to_contain_text("ALL CLEAR: ALL CLEAR")
+    # Every card names who sent it (issue 15.3).
+    await expect(clear_card.locator(".banner .sender")).to_have_text(
+        "From Toronto Police Service")
     await expect(clear_card.locator(".banner")).not_to_contain_text("Immediate")
     await expect(clear_card.get_by_role("button", name="Need help")).to_be_hidden()
     await expect(clear_card.get_by_role("button", name="Received")).to_be_visible()
