@@ -167,7 +167,8 @@
   function renderReach(reach) {
     const channels = Object.entries(reach.channels)
       .map(([name, count]) => `${name} ${count}`).join(", ") || "none";
-    reachBox.replaceChildren(
+    // replaceChildren would write a literal "null" for a part left out: el() drops them.
+    reachBox.replaceChildren(el("div", { class: "reach-result" },
       el("div", { class: "reach-counts" },
         el("div", {}, el("strong", {}, reach.organisations), "organisations"),
         el("div", {}, el("strong", {}, reach.contacts), "contacts"),
@@ -177,7 +178,8 @@
         ? el("p", { class: "hint" }, `Organisations: ${reach.organisation_names.join(", ")}.`) : null,
       reach.needs_approval
         ? el("p", { class: "notice" }, "This alert waits for an approver before it is sent.") : null,
-    );
+    ));
+    lastReach = reach;
   }
 
   let timer = null;
@@ -186,9 +188,12 @@
     timer = setTimeout(preview, 400);
   }
 
-  async function preview() {
+  let lastReach = null;
+  async function preview(event) {
     if (!area) {
-      reachBox.replaceChildren(el("p", { class: "muted" }, "Choose an area to see whom the alert reaches."));
+      lastReach = null;
+      reachBox.replaceChildren(el("p", { class: event ? "notice no-area" : "muted" },
+        "No area yet: draw one on the map, pick a preset area or type a circle, then preview its reach."));
       return;
     }
     // The preview needs only a valid area and label; placeholders fill what is not typed yet.
@@ -211,9 +216,18 @@
     event.preventDefault();
     formError.hidden = true;
     const send = document.getElementById("send");
+    const draft = body();
+    if (area && (draft.severity === "Extreme" || draft.tlp === "TLP:RED")) {
+      await preview();
+      const why = [draft.severity === "Extreme" ? "Extreme" : null,
+        draft.tlp === "TLP:RED" ? "TLP:RED" : null].filter(Boolean).join(" and ");
+      const reach = lastReach ? `${lastReach.organisations} organisations, ${lastReach.contacts} `
+        + `contacts and ${lastReach.residents} residents` : "everyone in the area";
+      if (!window.confirm(`Send this ${why} alert to ${reach}?`)) return;
+    }
     send.disabled = true;
     try {
-      const created = await api("POST", "/alerts", body());
+      const created = await api("POST", "/alerts", draft);
       announce(created.status === "pending" ? "Alert submitted for approval." : "Alert sent.");
       window.location.assign(`/alerts/${created.id}`);
     } catch (error) {

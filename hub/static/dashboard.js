@@ -549,8 +549,17 @@
           button.disabled = false;
         }
       }
-      item.querySelector("[data-approve]").addEventListener("click",
-        (event) => decide("approve", undefined, event.target));
+      item.querySelector("[data-approve]").addEventListener("click", (event) => {
+        const { severity, tlp } = item.dataset;
+        if (severity === "Extreme" || tlp === "TLP:RED") {
+          const reach = item.querySelector(".reach");
+          const why = [severity === "Extreme" ? "Extreme" : null,
+            tlp === "TLP:RED" ? "TLP:RED" : null].filter(Boolean).join(" and ");
+          if (!window.confirm(`Approve and send this ${why} alert to ${reach ? reach.textContent
+            : "everyone in its area"}?`)) return;
+        }
+        decide("approve", undefined, event.target);
+      });
       item.querySelector("form[data-reject]").addEventListener("submit", (event) => {
         event.preventDefault();
         const note = event.target.elements.note.value.trim();

@@ -155,7 +155,16 @@
       const input = form.querySelector(`[name="${CSS.escape(field.split(".")[0])}"]`);
       if (!input) continue;
       input.setAttribute("aria-invalid", "true");
-      input.insertAdjacentElement("afterend", el("p", { class: "field-error error" }, `${field}: ${message}`));
+      const note = el("p", { class: "field-error error" }, `${field}: ${message}`);
+      input.insertAdjacentElement("afterend", note);
+      // Fixing the field takes its error away; the summary goes with the last one.
+      const clear = () => {
+        note.remove();
+        input.removeAttribute("aria-invalid");
+        if (summary && !form.querySelector(".field-error")) summary.hidden = true;
+      };
+      input.addEventListener("input", clear, { once: true });
+      input.addEventListener("change", clear, { once: true });
     }
     if (summary) {
       summary.textContent = error.message;

@@ -138,8 +138,18 @@ async def test_an_approver_sees_a_new_submission_arrive_and_approves_it(
     await expect(page.locator("#queue-status")).to_have_text("1 waiting.")
     await screenshot(page, "approvals")
 
+    # An Extreme alert asks first, naming whom it reaches (issue 15.5).
+    asked: list[str] = []
+
+    async def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", answer)
     await card.get_by_role("button", name="Approve and send").click()
     await expect(card).to_contain_text("Approved and sent to 1 organisations")
+    assert asked == ["Approve and send this Extreme alert to "
+                     "1 organisations, 1 contacts, 0 residents?"]
     answer = await held_live.api.call("GET", f"/api/v1/alerts/{held['id']}", publisher,
                                       expect=200)
     assert answer["status"] == "published" and answer["seq"] is not None
