@@ -241,6 +241,7 @@ POLICY: dict[str, Rule] = {
     "cap_import": roles(Role.PUBLISHER),
     "alert_approve": roles(Role.APPROVER),
     "alert_reject": roles(Role.APPROVER),
+    "alert_withdraw": roles(Role.PUBLISHER),
     "ack_create": roles(Role.PARTNER),
     "ack_list": SIGNED_IN,
     "delivery_list": SIGNED_IN,

@@ -69,6 +69,8 @@ def state_of(messages: Sequence[Alert], reached: int, now: datetime) -> tuple[St
         return State.PENDING, "waiting for a second person's approval"
     if root.status == AlertStatus.REJECTED:
         return State.WITHHELD, "the approver rejected it"
+    if root.status == AlertStatus.WITHDRAWN:
+        return State.WITHHELD, "its author withdrew it before approval"
     if latest.msg_type == MsgType.CANCEL:
         return State.CANCELLED, None
     if latest.msg_type == MsgType.UPDATE and latest.urgency == Urgency.PAST:

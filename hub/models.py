@@ -16,6 +16,7 @@ class AlertStatus(enum.StrEnum):
     PENDING = "pending"  # waiting for a second person's approval
     PUBLISHED = "published"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # its author took it back while it waited for approval
 
 
 class MsgType(enum.StrEnum):

@@ -177,6 +177,19 @@ async def reject(session: AsyncSession, principal: Principal, alert_id: str, now
     return alert
 
 
+async def withdraw(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
+    """The author takes back an alert still waiting for approval: it is kept, sent to
+    nobody, and no approver may release it any more."""
+    alert = await _pending(session, principal, alert_id)
+    if alert.created_by != principal.actor:
+        raise Forbidden("only the person or token that wrote this alert may withdraw it")
+    alert.status = AlertStatus.WITHDRAWN
+    session.add(alert)
+    await audit.record(session, principal.actor, "alert.withdraw", alert.id, {})
+    await session.commit()
+    return alert
+
+
 async def _pending(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
     alert = await visible_alert(session, principal, alert_id)
     if alert.sender_org_id != principal.organisation_id:

@@ -14,7 +14,7 @@ from hub.alerts import alert_json, read_alert
 from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, created, principal_of, read_json
 from hub.incidents import delivery_json, incident_json
 from hub.models import Alert, Delivery, MsgType
-from hub.publish import Published, approve, needs_approval, publish, reject
+from hub.publish import Published, approve, needs_approval, publish, reject, withdraw
 from hub.revisions import revise
 from hub.targeting import outbound_channels
 from partners.validation import Checker
@@ -68,6 +68,14 @@ async def alert_reject(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         alert = await reject(session, principal, request.match_info["id"],
                              request.app[CLOCK](), note or "")
+    return web.json_response(alert_json(alert))
+
+
+@routes.post("/api/v1/alerts/{id}/withdraw")
+async def alert_withdraw(request: web.Request) -> web.Response:
+    principal = principal_of(request)
+    async with request.app[SESSIONS]() as session:
+        alert = await withdraw(session, principal, request.match_info["id"])
     return web.json_response(alert_json(alert))
 
 

@@ -319,6 +319,11 @@ def approval_paths() -> dict[str, Any]:
             "The body is optional.",
             {"200": answer("Rejected.", ref("Alert"))}, 401, 403, 404, 409, 422,
             requestBody=optional_body("AlertReject"))),
+        "/api/v1/alerts/{id}/withdraw": by_id(post=operation(
+            "alert_withdraw", "alerts",
+            "Take back a pending alert (the token or person who wrote it): it is kept, sent "
+            "to nobody, and can no longer be approved. No body.",
+            {"200": answer("Withdrawn.", ref("Alert"))}, 401, 403, 404, 409)),
     }
 
 

@@ -33,12 +33,19 @@ async def alert_page(request: web.Request) -> web.Response:
         root = messages[0]
         names = await incidents.names_reached(session, principal, root)
         state, why = await incidents.state_now(session, messages, request.app[CLOCK]())
+        # While it waits for approval: whom it would reach, and whether the viewer may take
+        # it back (its author only).
+        waiting = root.status == AlertStatus.PENDING
+        would_reach = (await _submitted_reach(session, [root.id])).get(root.id, {}) \
+            if waiting else None
+    may_withdraw = waiting and root.created_by == principal.actor
     may_revise = (principal.role is Role.PUBLISHER
                   and principal.organisation_id == root.sender_org_id)
     from_cap = newest_cap(messages)
     return render(request, "dashboard/alert", scripts=["dashboard.js"], maps=True,
                   alert=root, names=names, may_revise=may_revise,
-                  state=incidents.describe(state, why),
+                  state=incidents.describe(state, why), would_reach=would_reach,
+                  may_withdraw=may_withdraw,
                   sender=messages[-1].sender_name or names.get(root.sender_org_id or "", "—"),
                   latest=messages[-1], places=named_places(messages),
                   cap_message=from_cap, cap=from_cap.cap if from_cap else None,

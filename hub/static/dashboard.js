@@ -428,6 +428,22 @@
     }
 
     wireCap();
+    const withdraw = byId("withdraw");
+    if (withdraw) {
+      withdraw.addEventListener("click", async () => {
+        if (!window.confirm("Withdraw this alert? It will never be sent.")) return;
+        withdraw.disabled = true;
+        try {
+          await api("POST", `/alerts/${alertId}/withdraw`);
+          window.location.reload();
+        } catch (error) {
+          const problem = byId("withdraw-error");
+          problem.textContent = `Not withdrawn: ${error.message}`;
+          problem.hidden = false;
+          withdraw.disabled = false;
+        }
+      });
+    }
     const refresh = poller(tick, POLL_MS);
     if (byId("actions")) revisions(() => state.chain, refresh);
   }

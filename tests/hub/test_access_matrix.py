@@ -120,6 +120,8 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
             Cell("/api/v1/alerts/{pending}/approve", frozenset({APR}))],
         ("POST", "/api/v1/alerts/{id}/reject"): [
             Cell("/api/v1/alerts/{pending2}/reject", frozenset({APR}), json=lambda s: {})],
+        ("POST", "/api/v1/alerts/{id}/withdraw"): [
+            Cell("/api/v1/alerts/{pending3}/withdraw", frozenset({PUB}))],
         ("POST", "/api/v1/alerts/{id}/acks"): [
             Cell("/api/v1/alerts/{alert}/acks", frozenset({A, B}),
                  json=lambda s: {"status": "acknowledged"}),
@@ -240,6 +242,7 @@ async def build(hub: Hub) -> Scene:
     ids["clear"] = (await hub.publish(publisher, tlp="TLP:CLEAR"))["id"]
     ids["pending"] = (await hub.publish(publisher, severity="Extreme"))["id"]
     ids["pending2"] = (await hub.publish(publisher, severity="Extreme"))["id"]
+    ids["pending3"] = (await hub.publish(publisher, severity="Extreme"))["id"]
     data = aiohttp.FormData()
     for name, value in (("text", "Bag"), ("lat", "43.6481"), ("lon", "-79.3805")):
         data.add_field(name, value)

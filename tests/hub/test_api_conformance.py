@@ -122,7 +122,8 @@ def build_world(url: str, sink: Sink) -> World:
     ids = {operation: partner for operation in (
         "organisation_show", "contact_create", "contact_list", "site_create", "token_list")}
     ids |= {operation: alert for operation in (
-        "alert_show", "alert_chain", "alert_approve", "alert_reject", "alert_cap", "ack_create",
+        "alert_show", "alert_chain", "alert_approve", "alert_reject", "alert_withdraw",
+        "alert_cap", "ack_create",
         "ack_list", "delivery_list", "report_create", "report_list")}
     ids |= {"alert_update": revised, "alert_cancel": revised, "site_delete": spare_site,
             "contact_update": contact, "contact_delete": spare_contact,

@@ -97,6 +97,32 @@ async def test_pending_and_rejected_are_said(aiohttp_client: Any,
     assert (rejected["state"], rejected["why"]) == ("withheld", "the approver rejected it")
 
 
+async def test_the_author_withdraws_a_pending_alert_and_nobody_else_may(
+        aiohttp_client: Any, make_app: Callable[..., web.Application], clock: Clock) -> None:
+    hub = Hub(await aiohttp_client(make_app(approval_for="Extreme")), clock)
+    police = await hub.organisation("Toronto Police Service", "police")
+    author = await hub.token(police, "publisher")
+    colleague = await hub.token(police, "publisher")
+    approver = await hub.token(police, "approver")
+    _, desk = await hub.partner("Bay Tower Security", INSIDE)
+    held = await hub.publish(author, severity="Extreme")
+    # The would-be reach is on the incident while it waits.
+    waiting = await chain(hub, author, held["id"])
+    assert waiting["state"] == "pending" and waiting["reach"]["deliveries"] == 0
+    await hub.call("POST", f"/api/v1/alerts/{held['id']}/withdraw", colleague, expect=403)
+    await hub.call("POST", f"/api/v1/alerts/{held['id']}/withdraw", desk, expect=403)
+    taken = await hub.call("POST", f"/api/v1/alerts/{held['id']}/withdraw", author, expect=200)
+    assert taken["status"] == "withdrawn"
+    incident = await chain(hub, author, held["id"])
+    assert (incident["state"], incident["why"]) == (
+        "withheld", "its author withdrew it before approval")
+    await hub.call("POST", f"/api/v1/alerts/{held['id']}/approve", approver, expect=409)
+    await hub.call("POST", f"/api/v1/alerts/{held['id']}/withdraw", author, expect=409)
+    published = await hub.publish(author)
+    await hub.call("POST", f"/api/v1/alerts/{published['id']}/withdraw", author, expect=409)
+    assert (await chain(hub, author, published["id"]))["state"] == "live"
+
+
 async def test_a_cap_test_message_is_withheld_with_why(hub: Hub) -> None:
     publisher, _, _ = await setup(hub)
     created = await send(hub, publisher, cap_alert("TEST-1", status="Test"))

@@ -106,3 +106,41 @@ async def test_an_overdue_deadline_and_an_escalation_to_nobody_are_shown(
     await expect(row).to_contain_text("Fired")
     await expect(row).to_contain_text("No working channel")
     await screenshot(page, "dashboard-escalation-no-channel")
+
+
+@pytest.fixture
+async def held_live(tmp_path: Path, sink: Sink, aiohttp_server: Any) -> AsyncIterator[LiveHub]:
+    async with running_hub(tmp_path, sink, aiohttp_server, approval_for="Extreme") as hub:
+        yield hub
+
+
+async def test_the_author_sees_the_would_be_reach_and_withdraws_a_waiting_alert(
+        held_live: LiveHub) -> None:
+    live = held_live
+    police = await live.api.organisation("Toronto Police Service", "police")
+    await live.api.partner("Bay Tower Security", INSIDE)
+    person = await live.person(police, "publisher", "pub@tps.example")
+    page = await live.page(viewport={"width": 1200, "height": 900})
+    await live.sign_in(page, person)
+    await page.goto("/")
+    await page.get_by_label("Headline").fill("Armed person, Bay St")
+    await page.get_by_label("Severity").select_option("Extreme")
+    await page.get_by_text("Type a circle instead").click()
+    await page.get_by_label("Latitude").fill(str(INSIDE["lat"]))
+    await page.get_by_label("Longitude").fill(str(INSIDE["lon"]))
+    await page.get_by_label("Radius (m)").fill("200")
+    await page.get_by_role("button", name="Use this circle").click()
+    await expect(page.locator("#reach")).to_contain_text("Bay Tower Security")
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.get_by_role("button", name="Send alert").click()
+    await page.wait_for_url("**/alerts/*")
+    await expect(page.locator("#status")).to_have_text("Pending approval")
+    await expect(page.locator("#would-reach")).to_have_text(
+        "1 organisations, 1 contacts and 0 residents")
+    await screenshot(page, "dashboard-waiting")
+    await page.get_by_role("button", name="Withdraw this alert").click()
+    await expect(page.locator("#status")).to_have_text(
+        "Withheld: its author withdrew it before approval")
+    await expect(page.locator("#withdraw")).to_have_count(0)
+    [alert] = await live.api.call("GET", "/api/v1/alerts")
+    assert alert["status"] == "withdrawn"
