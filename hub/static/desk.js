@@ -36,6 +36,7 @@
   const answersFor = (alert) => (kindOf(alert).cls === "is-cancel" ? []
     : kindOf(alert).cls === "is-allclear" ? ANSWERS.filter(([status]) => status !== "need_help")
       : ANSWERS);
+  const FOLD_AFTER_MS = 1500;  // an answered card folds to one line after this
   const RETRY_FIRST_MS = 1000;
   const RETRY_MAX_MS = 30000;
   const PING_EVERY_MS = 25000;
@@ -169,7 +170,14 @@
       class: "map small", role: "region",
       "aria-label": "Map of the alert area. Clicking it sets your field report's location.",
     });
+    card.fold = el("div", { class: "fold-line", hidden: true },
+      el("span", { class: "fold-summary" }),
+      el("button", { type: "button", class: "secondary", onclick: () => unfold(card) }, "Show"));
+    card.dismiss = el("button", { type: "button", class: "secondary dismiss",
+      onclick: () => dismiss(card) }, "Dismiss");
     card.node = el("article", { class: "alert-card", id: `alert-${key}`, "aria-labelledby": `head-${key}` },
+      card.fold,
+      el("div", { class: "card-tools" }, card.dismiss),
       card.head,
       el("div", { class: "card-body" },
         card.details,
@@ -179,6 +187,18 @@
       CAN_ANSWER ? reportForm(card, key) : null);
     card.key = key;
     return card;
+  }
+
+  /* What an update changed since the message before it, in a line. */
+  const CHANGES = [["headline", "headline"], ["severity", "severity"], ["urgency", "urgency"],
+    ["instruction", "what to do"], ["description", "description"], ["expires", "expiry"]];
+  function changedSince(previous, alert) {
+    if (!previous || kindOf(alert).cls !== "is-update") return [];  // all clear: its own card
+    const said = CHANGES.filter(([key]) => (previous[key] || "") !== (alert[key] || ""))
+      .map(([key, label]) => (key === "severity" || key === "urgency"
+        ? `${label} ${previous[key]} → ${alert[key]}` : label));
+    if (JSON.stringify(previous.area) !== JSON.stringify(alert.area)) said.push("area");
+    return said;
   }
 
   function renderHead(card) {
@@ -206,6 +226,11 @@
           "the earlier instruction no longer applies.")
         : text.instruction ? el("p", { class: "instruction" }, el("strong", {}, "What to do: "),
           el("span", { lang }, text.instruction)) : null,
+      card.missed ? el("p", { class: "missed" }, el("strong", {}, "Missed while away: "),
+        "this arrived while the desk was offline.") : null,
+      changedSince(card.previous, alert).length
+        ? el("p", { class: "changed" }, el("strong", {}, "What changed: "),
+          changedSince(card.previous, alert).join("; "), ".") : null,
       el("p", { class: "times" }, alert.sender_name
         ? [el("span", { class: "sender" }, `From ${alert.sender_name}`), " · "] : null,
       kind ? "Changed " : "Sent ", timeNode(alert.sent || alert.created),
@@ -309,6 +334,8 @@
       card.changing = false;
       renderAnswer(card);
       Vigil.announce(`Answer sent: ${STATUS_LABEL[status]}`);
+      card.pinned = false;
+      setTimeout(() => fold(card), FOLD_AFTER_MS);
     } catch (error) {
       card.answerError.textContent = `Your answer was not sent: ${error.message}. Try again.`;
       card.answerError.hidden = false;
@@ -461,8 +488,50 @@
       card = createCard(id);
       cards.set(id, card);
     }
-    if (!card.latest || (alert.seq || 0) >= (card.latest.seq || 0)) card.latest = alert;
+    if (!card.latest || (alert.seq || 0) >= (card.latest.seq || 0)) {
+      if (card.latest && card.latest.id !== alert.id) card.previous = card.latest;
+      card.latest = alert;
+    }
     return card;
+  }
+
+  /* Off the screen, not out of the record: it goes to the earlier alerts. */
+  function dismiss(card) {
+    card.node.classList.remove("folded");
+    toHistory(card);
+    if (!liveList.children.length) $("live-empty").hidden = false;
+    Vigil.announce("Dismissed: it is under Earlier alerts.");
+  }
+
+  /* An answered alert on the live board folds to one line: severity, headline, the answer. */
+  function fold(card) {
+    if (card.place !== "live" || !card.ack || card.pinned) return;
+    card.node.classList.add("folded");
+    card.fold.hidden = false;
+    fill(card.fold.querySelector(".fold-summary"),
+      el("span", { class: `badge ${Vigil.severityClass(card.latest.severity)}` }, card.latest.severity),
+      kindOf(card.latest).label ? el("span", { class: "badge kind-badge" }, kindOf(card.latest).label) : null,
+      el("span", { class: "summary-headline" }, plainHeadline(card.latest, words(card.latest).headline)),
+      el("span", { class: "answer-chip done" }, STATUS_LABEL[card.ack.status] || card.ack.status));
+  }
+
+  function unfold(card) {
+    card.pinned = true;  // shown on purpose: it stays open until the next news
+    card.node.classList.remove("folded");
+    card.fold.hidden = true;
+    ensureMap(card);
+    if (card.map) card.map.invalidateSize();
+  }
+
+  function countHistory() {
+    const count = historyList.children.length;
+    $("history-heading").textContent = count ? `Earlier alerts (${count})` : "Earlier alerts";
+    const state = $("history-state");
+    if (state.dataset.loaded) {
+      state.textContent = count
+        ? `${count} earlier alert${count === 1 ? "" : "s"}, newest first. Open one for details, its map and your answer.`
+        : "No earlier alerts.";
+    }
   }
 
   function toLive(card) {
@@ -472,6 +541,9 @@
     }
     card.place = "live";
     card.changing = false;
+    card.pinned = false;
+    card.node.classList.remove("folded");
+    card.fold.hidden = true;
     liveList.prepend(card.node);
     $("live-empty").hidden = true;
     card.node.classList.remove("arrived");
@@ -482,6 +554,7 @@
     ensureMap(card);
     if (card.map) card.map.invalidateSize();
     loadAnswer(card);
+    countHistory();
   }
 
   function toHistory(card) {
@@ -494,9 +567,10 @@
       loadAnswer(card);
     });
     card.item = el("li", {}, details);
-    historyList.append(card.item);
+    historyList.prepend(card.item);
     renderHead(card);
     renderAnswer(card);
+    countHistory();
   }
 
   async function loadHistory() {
@@ -507,10 +581,9 @@
       const touched = new Set();
       for (const alert of [...alerts].reverse()) touched.add(apply(alert));  // oldest first
       const ordered = [...touched].sort((a, b) => (b.latest.seq || 0) - (a.latest.seq || 0));
-      ordered.forEach(toHistory);
-      state.textContent = ordered.length
-        ? `${ordered.length} earlier alert${ordered.length === 1 ? "" : "s"}, newest first. Open one for details, its map and your answer.`
-        : "No earlier alerts.";
+      [...ordered].reverse().forEach(toHistory);  // each goes on top: newest ends first
+      state.dataset.loaded = "true";
+      countHistory();
       answerInTurn(ordered);
       return alerts.reduce((high, alert) => Math.max(high, alert.seq || 0), 0);
     } catch (error) {
@@ -570,6 +643,7 @@
       feed.attempt = 0;
       feed.replayed = 0;
       feed.replaying = true;
+      feed.caughtUp = feed.since === null;  // no resume sent: nothing to replay
       showStatus(true, "Live");
       if (back) Vigil.announce("Connection restored");
       settleReplay(back);
@@ -617,6 +691,10 @@
       socket.send(JSON.stringify({ type: "resume", since: frame.last_seq }));
       return;
     }
+    if (frame.type === "replayed") {
+      feed.caughtUp = true;  // what comes from now on is live, not missed
+      return;
+    }
     if (frame.type === "error" && frame.error === "rate_limited" && feed.since !== null) {
       setTimeout(() => {
         if (socket === feed.socket && socket.readyState === WebSocket.OPEN) {
@@ -635,12 +713,14 @@
         feed.replayed += 1;
         settleReplay(feed.back);
       }
-      arrived(frame.alert);
+      arrived(frame.alert, feed.replaying && missed && !feed.caughtUp);
     }
   }
 
-  function arrived(alert) {
+  function arrived(alert, missed) {
     const card = apply(alert);
+    card.missed = Boolean(missed);
+    card.folded = false;  // news unfolds it
     toLive(card);
     const kind = { "is-update": "Update", "is-allclear": "All clear", "is-cancel": "Cancelled" }[
       kindOf(alert).cls] || "New";
