@@ -247,8 +247,7 @@ async def incident_json(session: AsyncSession, principal: Principal, alert_id: s
                   "deliveries": len(deliveries),
                   "sent": sum(d.status in _OUT for d in deliveries),
                   "failed": sum(d.status in _FAILED for d in deliveries)},
-        "answers": {"answered": len(answered_orgs & reached_orgs) if reached_orgs
-                    else len(answered_orgs),
+        "answers": {"answered": len(answered_orgs),
                     "need_help": len({a.organisation_id for a in acks
                                       if a.status == "need_help"})},
         "cap": from_cap.cap if from_cap else None,

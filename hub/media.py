@@ -24,6 +24,11 @@ class MediaKind(enum.StrEnum):
     def extension(self) -> str:
         return EXTENSIONS[self]
 
+    @property
+    def label(self) -> str:
+        """The format's name as people write it (JPEG, WebP)."""
+        return "WebP" if self is MediaKind.WEBP else self.name
+
 
 MIME_TYPES: dict[MediaKind, str] = {
     MediaKind.JPEG: "image/jpeg",

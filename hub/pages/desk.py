@@ -6,6 +6,7 @@ from aiohttp import web
 
 from hub.auth import login_of
 from hub.http import SESSIONS, SETTINGS
+from hub.media import MIME_TYPES, MediaKind
 from hub.pages.render import render
 from partners.models import Organisation, Role
 
@@ -22,5 +23,8 @@ async def desk_page(request: web.Request) -> web.Response:
                   organisation=organisation.name if organisation else "",
                   organisation_id=user.organisation_id,
                   upload_max_bytes=request.app[SETTINGS].upload_max_bytes,
+                  # The formats a field report may carry, as the hub checks them (hub.media).
+                  media_types=",".join(MIME_TYPES.values()),
+                  media_names=", ".join(kind.label for kind in MediaKind),
                   # Only partner staff answer alerts; an organisation's admin watches.
                   can_answer=user.role == Role.PARTNER)

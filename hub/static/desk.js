@@ -387,9 +387,9 @@
         located),
       el("div", { class: "field" },
         el("label", { for: id("file") }, "Photo or video (optional)"),
-        el("input", { id: id("file"), name: "file", type: "file", accept: "image/*,video/mp4",
+        el("input", { id: id("file"), name: "file", type: "file", accept: root.dataset.mediaTypes,
           capture: "environment", "aria-describedby": id("file-hint") }),
-        el("p", { class: "hint", id: id("file-hint") }, `JPEG, PNG, WebP or MP4${limit}.`)),
+        el("p", { class: "hint", id: id("file-hint") }, `${root.dataset.mediaNames}${limit}.`)),
       el("div", { class: "actions" }, el("button", { type: "submit" }, "Send report")),
       done);
     card.form = form;
@@ -606,6 +606,7 @@
   const feed = {
     socket: null, since: null, attempt: 0, retry: null, ping: null, pong: null,
     replayed: 0, replaying: false, quiet: null, first: true, back: false, loaded: null, stopped: false,
+    caughtUp: true,  // the server's `replayed` marker ended this connection's replay
   };
   const statusNode = $("feed-status");
   const noticeNode = $("feed-notice");

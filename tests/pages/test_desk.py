@@ -104,6 +104,9 @@ async def test_a_field_report_with_a_photo_is_sent_from_the_desk(
     alert = await live.api.publish(publisher)
     card = page.locator(f"#alert-{alert['id']}")
     await card.get_by_text("Send a field report").click()
+    # The form names the formats the hub takes, as it checks them (HEIC included).
+    await expect(card.locator("p.hint", has_text="JPEG")).to_have_text(
+        re.compile(r"^JPEG, PNG, WebP, HEIC, MP4 up to \d+ MB\.$"))
     send = card.get_by_role("button", name="Send report")
     await send.click()  # nothing filled in: refused before anything is sent
     await expect(card.locator(".field-error")).to_have_text([
