@@ -377,11 +377,13 @@
         if (timer.status === "pending") {
           return timer.overdue ? badge("Overdue: firing", "answer need_help") : ["Waiting until ", timeNode(timer.due)];
         }
+        const at = timer.settled ? [" ", timeNode(timer.settled)] : [];
         if (timer.status === "cancelled") {
-          return timer.settled_by === "expired" ? "Not sent: the alert had expired"
-            : ["Answered in time", timer.settled ? [", ", timeNode(timer.settled)] : null];
+          const why = { expired: "Not sent: the alert had expired",
+            cancel: "Stopped: the alert was cancelled" }[timer.settled_by] || "Answered in time";
+          return [why, ...at];
         }
-        return ["Fired ", timer.settled ? timeNode(timer.settled) : ""];
+        return ["Fired", ...at];
       };
       const sentTo = (timer) => {
         if (timer.no_working_channel) {

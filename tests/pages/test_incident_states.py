@@ -72,6 +72,10 @@ async def test_cancelled_and_all_clear_read_as_such_everywhere(live: LiveHub) ->
         await expect(page.locator("#status")).to_have_text(state)
         await expect(page.locator("#summary")).to_contain_text(f"{state}:")
     await expect(page.locator("#update")).to_be_hidden()  # a cancelled alert cannot change
+    # Its answer deadline stopped with the cancel, and says so.
+    stopped = page.locator("#escalations tbody tr", has_text="Bay Tower Security")
+    await expect(stopped).to_contain_text("Stopped: the alert was cancelled")
+    await expect(page.locator("#escalations")).not_to_contain_text("object")
     await screenshot(page, "dashboard-cancelled")
 
 
