@@ -53,12 +53,14 @@ class Certainty(enum.StrEnum):
 
 
 FIELDS = ("headline", "event", "category", "severity", "urgency", "certainty", "tlp",
-          "description", "instruction", "area", "expires", "ack_within_s", "language")
+          "description", "instruction", "area", "area_name", "expires", "ack_within_s",
+          "language")
 MAX_ACK_WITHIN_S = 7 * 24 * 3600
 MAX_EXPIRY = timedelta(days=366)
 # The longest each text may be, here and in the OpenAPI document; headline and event are
 # one line each (the headline is the mail's subject).
-MAX_TEXT = {"headline": 200, "event": 200, "description": 20_000, "instruction": 10_000}
+MAX_TEXT = {"headline": 200, "event": 200, "description": 20_000, "instruction": 10_000,
+            "area_name": 200}
 # Sent as null: no expiry, no acknowledgement deadline (as when left out).
 NULLABLE = ("expires", "ack_within_s")
 
@@ -95,6 +97,9 @@ class AlertDraft:
     expires: datetime | None
     ack_within_s: int | None
     language: str
+    # The area in words, as the desk and the CAP `areaDesc` name it: a preset's name
+    # ("Financial District BIA"), an imported alert's areaDesc, or what the sender typed.
+    area_name: str = ""
     origin: Origin | None = None
 
 
@@ -113,6 +118,8 @@ def read_alert(body: object, now: datetime) -> AlertDraft:
                              default="")
     instruction = check.text("instruction", required=False, max_len=MAX_TEXT["instruction"],
                              default="")
+    area_name = check.text("area_name", required=False, max_len=MAX_TEXT["area_name"],
+                           line=True, default="")
     language = check.language("language") or "en-CA"
     ack_within_s = check.integer("ack_within_s", low=1, high=MAX_ACK_WITHIN_S)
     expires = _read_expires(check, now)
@@ -129,7 +136,7 @@ def read_alert(body: object, now: datetime) -> AlertDraft:
     assert area is not None
     return AlertDraft(headline, event, category, severity, urgency, certainty, tlp,
                       description or "", instruction or "", area, expires, ack_within_s,
-                      language or "en-CA")
+                      language or "en-CA", area_name or "")
 
 
 def _read_expires(check: Checker, now: datetime) -> datetime | None:
@@ -177,6 +184,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "instruction": alert.instruction,
         "language": alert.language,
         "area": alert.area,
+        "area_name": alert.area_name,
         "expires": alert.expires.isoformat() if alert.expires else None,
         "ack_within_s": alert.ack_within_s,
         "sent": alert.sent_at.isoformat() if alert.sent_at else None,

@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from hub.alerts import MAX_ACK_WITHIN_S, AlertDraft, Category, Certainty, Severity, Urgency
+from hub.alerts import (
+    MAX_ACK_WITHIN_S,
+    MAX_TEXT,
+    AlertDraft,
+    Category,
+    Certainty,
+    Severity,
+    Urgency,
+)
 from hub.cap import CapArea, Circle, Info, Message, Pair, Reference
 from hub.geo import NOWHERE, Area, AreaError, describe_area, parse_area
 from hub.models import Alert, AlertStatus
@@ -78,7 +86,14 @@ def draft_of(message: Message) -> AlertDraft:
     return AlertDraft(headline, info.event[:200], category, Severity(info.severity),
                       Urgency(info.urgency), Certainty(info.certainty), tlp_of(message),
                       (info.description or "")[:20_000], (info.instruction or "")[:10_000],
-                      area, info.expires, _ack_within(info), info.language[:35])
+                      area, info.expires, _ack_within(info), info.language[:35],
+                      area_name=_area_name(info))
+
+
+def _area_name(info: Info) -> str:
+    """The first `<info>`'s `<areaDesc>`s as one line (the others are its translations)."""
+    named = "; ".join(area.description for area in info.areas if area.description)
+    return " ".join(named.split())[:MAX_TEXT["area_name"]]
 
 
 def tlp_of(message: Message) -> Tlp:
@@ -259,7 +274,7 @@ def message_of(alert: Alert, identity: Identity, earlier: Sequence[Sent],
     """A Vigil alert as a CAP 1.2 message (one `<info>`, one `<area>`)."""
     tlp = Tlp(alert.tlp)
     parameters = (Pair(ACK_PARAMETER, str(alert.ack_within_s)),) if alert.ack_within_s else ()
-    area = _cap_area(alert.area)
+    area = _cap_area(alert.area, alert.area_name)
     info = Info(
         categories=(alert.category,), event=alert.event, urgency=alert.urgency,
         severity=alert.severity, certainty=alert.certainty, language=alert.language,
@@ -278,10 +293,10 @@ def message_of(alert: Alert, identity: Identity, earlier: Sequence[Sent],
         infos=(info,))
 
 
-def _cap_area(area: dict[str, Any] | None) -> CapArea | None:
+def _cap_area(area: dict[str, Any] | None, name: str) -> CapArea | None:
     if area is None:
         return None
-    description = describe_area(area)
+    description = name or describe_area(area)
     circle = area.get("circle")
     if circle:
         return CapArea(description, circles=(Circle(circle["lat"], circle["lon"],

@@ -76,6 +76,8 @@ class Alert(SQLModel, table=True):
     # None for a CAP alert whose areas are only named (geocodes): kept and shown, reaching
     # nobody by geofence.
     area: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
+    # The area in words (a preset's name, or an imported alert's areaDesc); "" when unnamed.
+    area_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     expires: datetime | None = Field(default=None, sa_type=UtcDateTime)
     ack_within_s: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

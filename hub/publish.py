@@ -118,8 +118,8 @@ async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft
         headline=draft.headline, event=draft.event, category=draft.category,
         severity=draft.severity, urgency=draft.urgency, certainty=draft.certainty,
         tlp=draft.tlp, description=draft.description, instruction=draft.instruction,
-        language=draft.language, area=draft.area.json, expires=draft.expires,
-        ack_within_s=draft.ack_within_s, created_at=now,
+        language=draft.language, area=draft.area.json, area_name=draft.area_name,
+        expires=draft.expires, ack_within_s=draft.ack_within_s, created_at=now,
     )
     keep_origin(session, alert, draft)
     # Written by one INSERT, not the ORM; `alert` stays a plain object the caller reads.

@@ -12,7 +12,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import fanout
 from hub.access import Conflict, Forbidden, Principal, visible_alert
-from hub.alerts import NULLABLE, AlertDraft, Category, Certainty, Severity, Urgency, read_alert
+from hub.alerts import (
+    FIELDS,
+    NULLABLE,
+    AlertDraft,
+    Category,
+    Certainty,
+    Severity,
+    Urgency,
+    read_alert,
+)
 from hub.fanout import write_deliveries
 from hub.geo import NOWHERE, stored_area
 from hub.incidents import in_chain
@@ -25,8 +34,6 @@ from partners.validation import Checker, Conflicting, InvalidInput
 # From most to least restrictive: a revision may keep its label or make it stricter, never
 # looser, or it would leak the original's content to people it was never meant for.
 STRICTNESS = [Tlp.RED, Tlp.AMBER_STRICT, Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR]
-CONTENT = ("headline", "event", "category", "severity", "urgency", "certainty", "tlp",
-           "description", "instruction", "area", "expires", "ack_within_s", "language")
 
 
 async def revise(session: AsyncSession, principal: Principal, alert_id: str, kind: MsgType,
@@ -86,19 +93,21 @@ def draft_of_alert(alert: Alert) -> AlertDraft:
                       Severity(alert.severity), Urgency(alert.urgency),
                       Certainty(alert.certainty), Tlp(alert.tlp), alert.description,
                       alert.instruction, stored_area(alert.area), alert.expires,
-                      alert.ack_within_s, alert.language)
+                      alert.ack_within_s, alert.language, alert.area_name)
 
 
 def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:
     if not isinstance(body, dict):
         raise InvalidInput({"body": "must be a JSON object of the fields to change"})
     Checker(body, nullable=NULLABLE).done()  # null for a field that has no null meaning
-    merged: dict[str, Any] = {name: getattr(latest, name) for name in CONTENT}
+    merged: dict[str, Any] = {name: getattr(latest, name) for name in FIELDS}
     merged["expires"] = latest.expires.isoformat() if latest.expires else None
     # A CAP alert that only names places keeps doing so unless the update draws an area.
     only_named = latest.area is None and "area" not in body
     if only_named:
         merged["area"] = {"circle": {"lat": 0, "lon": 0, "radius_m": 1}}  # checked, then dropped
+    if "area" in body and "area_name" not in body:
+        merged["area_name"] = ""  # a redrawn area no longer has the old one's name
     merged.update(body)
     draft = read_alert({k: v for k, v in merged.items() if v is not None}, now)
     if only_named:
@@ -122,7 +131,7 @@ def _columns(draft: AlertDraft) -> dict[str, Any]:
             "severity": draft.severity, "urgency": draft.urgency,
             "certainty": draft.certainty, "tlp": draft.tlp, "description": draft.description,
             "instruction": draft.instruction, "language": draft.language,
-            "area": draft.area.json, "expires": draft.expires,
+            "area": draft.area.json, "area_name": draft.area_name, "expires": draft.expires,
             "ack_within_s": draft.ack_within_s}
 
 

@@ -195,6 +195,9 @@ def alert_create_schema() -> Schema:
         "certainty": ref("Certainty"), "tlp": ref("Tlp"),
         "description": text(MAX_TEXT["description"]),
         "instruction": text(MAX_TEXT["instruction"]), "area": ref("Area"),
+        "area_name": {**text(MAX_TEXT["area_name"], line=True), "description": "the area in "
+                      "words, as desk cards and the CAP areaDesc name it, e.g. a preset's "
+                      "name; an update that redraws the area without naming it clears it"},
         "expires": nullable({**DATE_TIME, "description": "with a UTC offset; in the future, "
                              "at most a year away"}),
         "ack_within_s": {"type": ["integer", "null"], "minimum": 1,
@@ -246,6 +249,8 @@ def alert_schemas() -> dict[str, Schema]:
             "instruction": {"type": "string"}, "language": {"type": "string"},
             "area": {**nullable(ref("Area")), "description": "null for a CAP alert whose "
                      "areas are only named (geocodes): shown, geofencing nobody"},
+            "area_name": {"type": "string", "description": "the area in words (a preset's "
+                          "name, or an imported alert's areaDesc); empty when unnamed"},
             "expires": nullable(DATE_TIME),
             "ack_within_s": {"type": ["integer", "null"]}, "sent": nullable(DATE_TIME),
             "created": DATE_TIME, "cap": nullable(ref("CapSummary"))}),

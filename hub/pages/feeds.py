@@ -89,9 +89,7 @@ def _cap_fields(entry: Any, alert: Alert) -> None:
 
 
 def _area_description(alert: Alert) -> str:
-    named = [a["description"] for info in (alert.cap or {}).get("infos", [])[:1]
-             for a in info.get("areas", [])]
-    return "; ".join(named) if named else describe_area(alert.area)
+    return alert.area_name or describe_area(alert.area)
 
 
 def _node(parent: Any, tag: str, text: str | None = None, **attributes: str) -> Any:
