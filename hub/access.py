@@ -267,6 +267,7 @@ POLICY: dict[str, Rule] = {
     "subscription_cancel": roles(Role.RESIDENT),
     "alert_preview": roles(Role.PUBLISHER),
     "area_list": SIGNED_IN,
+    "site_list": roles(Role.PUBLISHER),
     "site_create": roles(Role.ADMIN),
     "site_delete": roles(Role.ADMIN),
     "contact_update": roles(Role.ADMIN),

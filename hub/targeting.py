@@ -58,18 +58,24 @@ class Reach:
                 "residents": self.residents}
 
 
-async def organisations_in(session: AsyncSession, area: Area) -> dict[str, str]:
-    """The names of the organisations with at least one site inside the area, by id in id
-    order, matched in one vector pass over every site."""
+async def sites_in(session: AsyncSession, area: Area) -> list[tuple[str, str]]:
+    """(organisation id, organisation name) of each site inside the area, matched in one
+    vector pass over every site."""
     rows = (await session.exec(
         select(Site.organisation_id, Site.lat, Site.lon, Organisation.name)
         .join(Organisation, col(Organisation.id) == col(Site.organisation_id)))).all()
     if not rows:
-        return {}
+        return []
     lats = np.fromiter((row[1] for row in rows), dtype=float, count=len(rows))
     lons = np.fromiter((row[2] for row in rows), dtype=float, count=len(rows))
     inside = area.contains(lats, lons)
-    return dict(sorted((row[0], row[3]) for row, hit in zip(rows, inside, strict=True) if hit))
+    return [(row[0], row[3]) for row, hit in zip(rows, inside, strict=True) if hit]
+
+
+async def organisations_in(session: AsyncSession, area: Area) -> dict[str, str]:
+    """The names of the organisations with at least one site inside the area, by id in id
+    order."""
+    return dict(sorted(await sites_in(session, area)))
 
 
 async def plan(session: AsyncSession, area: Area, tlp: Tlp,

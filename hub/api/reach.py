@@ -1,4 +1,5 @@
-"""Before sending: whom an alert would reach and on which channels, and the preset areas."""
+"""Before sending: whom an alert would reach and on which channels, the preset areas and the
+partner sites the console shows on its map."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from sqlmodel import col, select
 from hub.alerts import read_alert
 from hub.http import CLOCK, SESSIONS, SETTINGS, read_json
 from hub.publish import needs_approval
-from hub.targeting import outbound_channels, plan
-from partners.models import Organisation
+from hub.targeting import outbound_channels, plan, sites_in
+from partners.models import Organisation, Site
 
 routes = web.RouteTableDef()
 NAMES_SHOWN = 50
@@ -24,11 +25,13 @@ async def alert_preview(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     async with request.app[SESSIONS]() as session:
         reach = await plan(session, draft.area, draft.tlp, outbound_channels(settings.smtp_url))
+        sites = len(await sites_in(session, draft.area))
         names = (await session.exec(
             select(Organisation.name).where(col(Organisation.id).in_(reach.organisations))
             .order_by(col(Organisation.name)).limit(NAMES_SHOWN))).all()
     return web.json_response({
         **reach.counts(),
+        "sites": sites,
         "channels": dict(sorted(Counter(r.channel for r in reach.recipients).items())),
         "organisation_names": list(names),
         "needs_approval": needs_approval(draft, settings.approval_for),
@@ -44,3 +47,17 @@ async def area_list(request: web.Request) -> web.Response:
             .order_by(col(Organisation.name)))).all()
     return web.json_response([{"organisation_id": row.id, "name": row.name, "kind": row.kind,
                                "area": row.boundary} for row in rows])
+
+
+@routes.get("/api/v1/sites")
+async def site_list(request: web.Request) -> web.Response:
+    """Every partner site with its organisation, for the publisher's map."""
+    async with request.app[SESSIONS]() as session:
+        rows = (await session.exec(
+            select(Site, Organisation).join(Organisation,
+                                            col(Organisation.id) == col(Site.organisation_id))
+            .order_by(col(Organisation.name), col(Site.name), col(Site.id)))).all()
+    return web.json_response([{"id": site.id, "name": site.name, "lat": site.lat,
+                               "lon": site.lon, "organisation_id": org.id,
+                               "organisation_name": org.name, "kind": org.kind}
+                              for site, org in rows])

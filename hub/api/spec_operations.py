@@ -248,6 +248,10 @@ def alert_paths() -> dict[str, Any]:
         "/api/v1/areas": {"get": operation(
             "area_list", "alerts", "Preset alert areas: each business improvement area's "
             "boundary.", {"200": answer("The areas.", listing("PresetArea"))}, 401, 403)},
+        "/api/v1/sites": {"get": operation(
+            "site_list", "alerts", "Every partner site with its organisation, as the "
+            "publisher's map shows them.",
+            {"200": answer("The sites.", listing("PartnerSite"))}, 401, 403)},
         "/api/v1/alerts/{id}": by_id(get=operation(
             "alert_show", "alerts", "One alert the caller may see.",
             {"200": answer("The alert.", ref("Alert"))}, 401, 403, 404)),

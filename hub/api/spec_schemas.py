@@ -228,6 +228,7 @@ def alert_schemas() -> dict[str, Schema]:
                                 "targets": targets}),
         "ReachPreview": closed({
             **{name: COUNT for name in ("organisations", "contacts", "residents")},
+            "sites": {**COUNT, "description": "partner sites inside the area"},
             "channels": {"type": "object", "additionalProperties": COUNT,
                          "description": "deliveries by channel: feed, email, chat"},
             "organisation_names": {"type": "array", "items": {"type": "string"},
@@ -236,6 +237,10 @@ def alert_schemas() -> dict[str, Schema]:
             description="whom the alert would reach if it were published now"),
         "PresetArea": closed({"organisation_id": ID, "name": {"type": "string"},
                               "kind": ref("OrgKind"), "area": ref("Area")}),
+        "PartnerSite": closed({"id": ID, "name": {"type": "string"},
+                               "lat": {"type": "number"}, "lon": {"type": "number"},
+                               "organisation_id": ID, "organisation_name": {"type": "string"},
+                               "kind": ref("OrgKind")}),
         "Alert": closed(alert := {
             "id": ID, "seq": seq, "status": ref("AlertStatus"),
             "msg_type": ref("MsgType"), "references": nullable(ID),

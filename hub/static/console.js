@@ -57,6 +57,7 @@
   const presetSelect = document.getElementById("preset");
   let area = null;
   let presets = [];
+  let siteMarkers = null;  // every partner site, drawn once /sites answers
 
   /* The map with Leaflet.draw: one shape at a time, polygon or circle. */
   const view = makeMap(document.getElementById("map"));
@@ -83,6 +84,7 @@
 
   function setArea(value, label) {
     area = value;
+    if (siteMarkers) siteMarkers.bringToFront();  // the sites stay above the drawn area
     summary.textContent = label ? `${label}: ${describe(value)}` : describe(value);
     schedulePreview();
   }
@@ -106,7 +108,7 @@
   view.on(L.Draw.Event.CREATED, (event) => {
     drawn.clearLayers();
     drawn.addLayer(event.layer);
-    presetSelect.value = "";
+    leavePreset();
     setArea(fromLayer(event.layer));
   });
   view.on(L.Draw.Event.EDITED, () => {
@@ -115,17 +117,37 @@
   });
   view.on(L.Draw.Event.DELETED, () => setArea(drawn.getLayers().length ? fromLayer(drawn.getLayers()[0]) : null));
 
-  /* Preset areas: each BIA's boundary. */
+  /* Preset areas: each BIA's boundary, outlined on the map and offered in the list. */
+  const outlines = L.layerGroup().addTo(view);
   api("GET", "/areas").then((rows) => {
     presets = rows;
     for (const [index, row] of rows.entries()) {
       presetSelect.append(el("option", { value: String(index) }, row.name));
+      areaLayer(row.area, { color: "#5b3c88", weight: 1.5, dashArray: "5 4", fillOpacity: 0.03 })
+        .bindTooltip(el("span", { text: row.name })).addTo(outlines);  // a text node, never HTML
     }
   }).catch(() => {});
+  /* Every partner site, so the sender sees which buildings the drawn area takes in. */
+  api("GET", "/sites").then((rows) => {
+    siteMarkers = Vigil.siteLayer(rows.map((row) => ({ name: row.name, lat: row.lat, lon: row.lon,
+      organisation: row.organisation_name }))).addTo(view);
+  }).catch(() => {});
+  const areaName = document.getElementById("area_name");
+  let presetName = "";
   presetSelect.addEventListener("change", () => {
     const chosen = presets[Number(presetSelect.value)];
-    if (presetSelect.value !== "" && chosen) show(chosen.area, chosen.name);
+    if (presetSelect.value !== "" && chosen) {
+      if (!areaName.value || areaName.value === presetName) areaName.value = chosen.name;
+      presetName = chosen.name;
+      show(chosen.area, chosen.name);
+    }
   });
+  /* A drawn or typed area is no longer the preset: its name goes unless the sender typed one. */
+  function leavePreset() {
+    presetSelect.value = "";
+    if (presetName && areaName.value === presetName) areaName.value = "";
+    presetName = "";
+  }
 
   /* A typed circle, for keyboard users and for coordinates read over the radio. */
   document.getElementById("circle-apply").addEventListener("click", () => {
@@ -137,7 +159,7 @@
       summary.textContent = "Give a latitude, a longitude and a radius above 0.";
       return;
     }
-    presetSelect.value = "";
+    leavePreset();
     show({ circle: { lat, lon, radius_m: radius } });
   });
 
@@ -157,7 +179,7 @@
       urgency: data.get("urgency"), certainty: data.get("certainty"),
       tlp: data.get("tlp"), description: data.get("description"),
       instruction: data.get("instruction"), language: data.get("language"),
-      ack_within_s: Number(data.get("ack_within_s")),
+      area_name: data.get("area_name").trim(), ack_within_s: Number(data.get("ack_within_s")),
     };
     if (area) out.area = area;
     if (expires.value) out.expires = new Date(expires.value).toISOString();
@@ -174,6 +196,8 @@
         el("div", {}, el("strong", {}, reach.contacts), "contacts"),
         el("div", {}, el("strong", {}, reach.residents), "residents")),
       el("p", {}, `Deliveries by channel: ${channels}.`),
+      el("p", { class: "sites-inside" }, `${reach.sites} partner site${reach.sites === 1 ? "" : "s"} `
+        + "inside the area."),
       reach.organisation_names.length
         ? el("p", { class: "hint" }, `Organisations: ${reach.organisation_names.join(", ")}.`) : null,
       reach.needs_approval

@@ -10,6 +10,7 @@
   const CAN_ANSWER = root.dataset.canAnswer === "true";
   const UPLOAD_MAX = Number(root.dataset.uploadMax) || 0;
   const SEQ_KEY = `vigil-desk-seq:${root.dataset.organisation}`;
+  const SITES = JSON.parse(root.dataset.sites || "[]");  // this organisation's own sites
   const SOUND_KEY = "vigil-desk-sound";
   const HISTORY_LIMIT = 50;
   const ANSWERS = [
@@ -154,6 +155,21 @@
     return `Area around ${mid(lats).toFixed(5)}, ${mid(lons).toFixed(5)}`;
   }
 
+  /* The area by name (a preset's, or a CAP areaDesc) and whether the desk's own sites are in
+   * it, so a desk sees at a glance whether its building is affected. */
+  function areaLine(alert) {
+    const name = alert.area_name || areaText(alert);
+    if (!alert.area || !SITES.length) return el("p", { class: "area-name" }, el("strong", {}, "Area: "), name);
+    const inside = SITES.filter((site) => Vigil.contains(alert.area, site.lat, site.lon));
+    const sites = inside.map((site) => site.name).join(", ");
+    return el("p", { class: "area-name" }, el("strong", {}, "Area: "), name, " · ",
+      inside.length
+        ? el("span", { class: "sites-in" }, `Your site${inside.length === 1 ? "" : "s"} ${sites} `
+          + `${inside.length === 1 ? "is" : "are"} inside`)
+        : el("span", { class: "sites-out" }, SITES.length === 1 ? "Your site is outside"
+          : `None of your ${SITES.length} sites is inside`));
+  }
+
   function areaCentre(area) {
     if (area && area.circle) return [area.circle.lat, area.circle.lon];
     return null;
@@ -161,7 +177,7 @@
 
   function createCard(id) {
     const card = { id, latest: null, ack: null, answered: false, changing: false, place: null,
-      map: null, layer: null, marker: null, fresh: false };
+      map: null, layer: null, sites: null, marker: null, fresh: false };
     const key = id.replace(/[^A-Za-z0-9_-]/g, "");
     card.head = el("div", { class: "banner" });
     card.details = el("div", { class: "card-details" });
@@ -221,6 +237,7 @@
         el("span", { lang }, plainHeadline(alert, text.headline))),
       el("p", { class: "event" }, el("span", { lang }, text.event),
         alert.category ? ` (${alert.category})` : ""),
+      areaLine(alert),
       alert.msg_type === "Cancel"
         ? el("p", { class: "instruction" }, el("strong", {}, "Cancelled by the police: "),
           "the earlier instruction no longer applies.")
@@ -237,7 +254,8 @@
         alert.expires ? el("span", {}, " · Expires ", timeNode(alert.expires)) : null));
     fill(card.details,
       text.description ? el("p", { class: "description", lang }, text.description) : null);
-    card.areaNote.textContent = areaText(alert);
+    card.areaNote.textContent = `${areaText(alert)}${SITES.length && alert.area
+      ? ". Blue dots: your sites." : ""}`;
     drawArea(card);
     if (card.summary) renderSummary(card);
   }
@@ -261,6 +279,7 @@
     if (card.map || !window.L || !card.mapNode.isConnected || !card.mapNode.offsetParent) return;
     card.map = Vigil.map(card.mapNode, { center: areaCentre(card.latest.area) || Vigil.TORONTO, zoom: 15 });
     card.map.on("click", (event) => setPlace(card, event.latlng.lat, event.latlng.lng, "the map"));
+    if (SITES.length) card.sites = Vigil.siteLayer(SITES).addTo(card.map);
     drawArea(card);
   }
 
@@ -271,6 +290,7 @@
     if (!card.latest.area) return;  // named places only: nothing to outline
     card.layer = Vigil.areaLayer(card.latest.area, card.latest.msg_type === "Cancel"
       ? { color: "#555", dashArray: "6 4" } : undefined).addTo(card.map);
+    if (card.sites) card.sites.bringToFront();
     try {
       card.map.fitBounds(card.layer.getBounds(), { maxZoom: 16, padding: [12, 12] });
     } catch (error) {

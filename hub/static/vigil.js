@@ -4,6 +4,8 @@
  * Vigil.when      a time in the viewer's own time zone
  * Vigil.map       a Leaflet map that falls back to a plain background without tiles
  * Vigil.areaLayer an alert area (GeoJSON polygon or circle) as a Leaflet layer
+ * Vigil.contains  whether an alert area holds a point (as the hub's targeting counts it)
+ * Vigil.siteLayer partner sites as small markers, each named in a text tooltip
  * Vigil.announce  a message for screen readers (aria-live)
  * Vigil.pickLanguage which of several language tags the reader prefers (navigator.languages)
  */
@@ -112,6 +114,46 @@
     return L.geoJSON(area, { style: () => look });
   }
 
+  /* Whether a point lies inside an area: a circle by great-circle distance, a polygon by
+   * the even-odd rule over its rings (so a hole is outside), as hub.geo decides it. */
+  function contains(area, lat, lon) {
+    if (!area) return false;
+    if (area.circle) {
+      const rad = Math.PI / 180;
+      const dLat = (lat - area.circle.lat) * rad;
+      const dLon = (lon - area.circle.lon) * rad;
+      const h = Math.sin(dLat / 2) ** 2
+        + Math.cos(lat * rad) * Math.cos(area.circle.lat * rad) * Math.sin(dLon / 2) ** 2;
+      return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(h))) <= area.circle.radius_m;
+    }
+    const polygons = area.type === "MultiPolygon" ? area.coordinates : [area.coordinates || []];
+    return polygons.some((rings) => rings.reduce((inside, ring) => {
+      let crossings = inside;
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i, i += 1) {
+        const [xi, yi] = ring[i];
+        const [xj, yj] = ring[j];
+        if ((yi > lat) !== (yj > lat) && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) {
+          crossings = !crossings;
+        }
+      }
+      return crossings;
+    }, false));
+  }
+
+  /* Sites ({name, lat, lon, organisation?}) as small markers; a tooltip is a text node, never
+   * HTML (a site name is whatever its organisation typed). */
+  function siteLayer(sites, style) {
+    const look = Object.assign({ radius: 5, color: "#0b4f8a", weight: 2, fillOpacity: 0.8,
+      className: "site-marker" }, style);
+    const layer = L.featureGroup();  // bringToFront() keeps the sites above an area drawn later
+    for (const site of sites) {
+      const name = site.organisation ? `${site.name} (${site.organisation})` : site.name;
+      L.circleMarker([site.lat, site.lon], look).bindTooltip(el("span", { text: name }))
+        .addTo(layer);
+    }
+    return layer;
+  }
+
   /* The index in `tags` of the reader's language: for each wanted tag in turn (by default
    * navigator.languages), the same tag, then the same primary language (fr finds fr-CA);
    * else 0, the first. */
@@ -191,7 +233,7 @@
   document.addEventListener("DOMContentLoaded", () => { contrast(); localiseTimes(); });
 
   window.Vigil = {
-    api, ApiError, el, when, timeNode, localiseTimes, map, areaLayer, announce,
+    api, ApiError, el, when, timeNode, localiseTimes, map, areaLayer, contains, siteLayer, announce,
     severityClass, tlpBadge, showErrors, pickLanguage, TORONTO,
   };
 })();

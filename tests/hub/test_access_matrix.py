@@ -173,6 +173,7 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
         ("POST", "/api/v1/alerts/preview"): [
             Cell("/api/v1/alerts/preview", frozenset({PUB}), json=lambda s: alert_body())],
         ("GET", "/api/v1/areas"): [Cell("/api/v1/areas", STAFF)],
+        ("GET", "/api/v1/sites"): [Cell("/api/v1/sites", frozenset({PUB}))],
         # Pages need a signed-in browser: every API token is refused (test_*_page tests
         # cover each role's browser).
         ("GET", "/"): [Cell("/", NOBODY)],

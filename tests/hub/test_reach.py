@@ -48,13 +48,33 @@ async def test_preview_counts_whom_and_how_and_writes_nothing(hub: Hub) -> None:
                    status=SubscriptionStatus.PENDING)
     reach = await hub.call("POST", "/api/v1/alerts/preview", publisher, expect=200,
                            json=alert_body(tlp="TLP:CLEAR"))
-    assert reach == {"organisations": 1, "contacts": 1, "residents": 1,
+    assert reach == {"organisations": 1, "contacts": 1, "residents": 1, "sites": 1,
                      "channels": {"chat": 1, "email": 2, "feed": 1},
                      "organisation_names": ["Bay St Tower"], "needs_approval": False}
     green = await hub.call("POST", "/api/v1/alerts/preview", publisher, expect=200,
                            json=alert_body(tlp="TLP:GREEN"))
     assert green["residents"] == 0 and green["channels"] == {"chat": 1, "email": 1, "feed": 1}
     assert await count(hub, Alert) == 0 and await count(hub, Delivery) == 0
+
+
+async def test_the_publisher_map_gets_every_partner_site_and_the_count_inside(
+        hub: Hub) -> None:
+    publisher = await hub.publisher()
+    second = {"name": "Bay St annex", "lat": 43.6483, "lon": -79.3809}
+    tower = await hub.organisation("Bay St Tower", "corporate", [INSIDE, second])
+    yorkville = await hub.organisation("Yorkville Office", "corporate", [OUTSIDE])
+    sites = await hub.call("GET", "/api/v1/sites", publisher, expect=200)
+    assert [(s["organisation_name"], s["name"], s["organisation_id"], s["kind"])
+            for s in sites] == [("Bay St Tower", "Bay St annex", tower, "corporate"),
+                                ("Bay St Tower", "Bay St tower", tower, "corporate"),
+                                ("Yorkville Office", "Yorkville office", yorkville, "corporate")]
+    assert sites[1]["lat"] == INSIDE["lat"] and sites[1]["lon"] == INSIDE["lon"]
+    reach = await hub.call("POST", "/api/v1/alerts/preview", publisher, expect=200,
+                           json=alert_body())
+    assert (reach["organisations"], reach["sites"]) == (1, 2)
+    # A partner's desk does not get the other partners' sites.
+    partner = await hub.token(tower, "partner")
+    await hub.call("GET", "/api/v1/sites", partner, expect=403)
 
 
 async def test_preview_refuses_bad_bodies_naming_the_field(hub: Hub) -> None:

@@ -48,7 +48,7 @@ async def test_a_new_alert_appears_live_and_is_answered_in_one_click(live: LiveH
     await expect(banner).to_contain_text("Suspicious package, King St W & Bay St")
     await expect(banner).to_contain_text("Keep staff away from the north lobby.")
     await expect(banner.locator(".tlp")).to_have_text("TLP:GREEN")
-    await expect(card.locator(".leaflet-overlay-pane path")).to_have_count(1)  # the area
+    await expect(card.locator(".leaflet-overlay-pane path:not(.site-marker)")).to_have_count(1)
     await card.get_by_role("button", name="Responding").click()
     await expect(card.locator(".answered")).to_contain_text("You answered: Responding")
     await expect(card.get_by_role("button", name="Responding")).to_have_attribute(
@@ -161,7 +161,7 @@ async def test_earlier_alerts_show_their_answer_and_offer_the_buttons_until_answ
     await items.nth(0).locator("summary").first.click()
     new = page.locator(f"#alert-{waiting['id']}")
     await expect(new.get_by_role("button", name="Received")).to_be_visible()
-    await expect(new.locator(".leaflet-overlay-pane path")).to_have_count(1)
+    await expect(new.locator(".leaflet-overlay-pane path:not(.site-marker)")).to_have_count(1)
     await screenshot(page, "desk-history")
     acks = await live.api.call("GET", f"/api/v1/alerts/{answered['id']}/acks", expect=200)
     assert sorted(a["status"] for a in acks) == ["need_help", "not_affected"]

@@ -34,6 +34,7 @@ async def test_a_headline_and_a_site_name_of_markup_stay_text_on_every_page(
     police = await live.api.organisation("Toronto Police Service", "police")
     publisher_token = await live.api.token(police, "publisher")
     alert = await live.api.publish(publisher_token, tlp="TLP:CLEAR", headline=MARKUP,
+                                   area_name=MARKUP,
                                    area={"type": "Polygon", "coordinates": [SQUARE]})
 
     page = await live.page()
@@ -48,6 +49,8 @@ async def test_a_headline_and_a_site_name_of_markup_stay_text_on_every_page(
     await desk_page.goto("/desk")
     await expect(desk_page.get_by_text(MARKUP).first).to_be_visible()
     await no_markup(desk_page)
+    await desk_page.locator("#history summary").first.click()  # an earlier alert: open it
+    await hover_every(desk_page, ".card-map path.site-marker")  # our own site
 
     publisher = await live.person(police, "publisher", "pub@tps.example")
     police_page = await live.page()
@@ -55,6 +58,7 @@ async def test_a_headline_and_a_site_name_of_markup_stay_text_on_every_page(
     await police_page.goto("/")
     await expect(police_page.get_by_text(MARKUP).first).to_be_visible()  # recent alerts
     await no_markup(police_page)
+    await hover_every(police_page, "#map path.leaflet-interactive")  # the partner sites
     await police_page.goto(f"/alerts/{alert['id']}")
     await expect(police_page.get_by_text(MARKUP).first).to_be_visible()
     await no_markup(police_page)
