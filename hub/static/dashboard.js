@@ -260,6 +260,8 @@
       document.title = `${words.headline} · Vigil`;
       byId("status").textContent = status;
       byId("event").textContent = words.event;
+      const areaName = byId("area-name");
+      areaName.textContent = latest.area_name || areaName.dataset.unnamed;
       byId("sent").replaceChildren(original.sent ? timeNode(original.sent) : "not yet");
       byId("expires").replaceChildren(latest.expires ? timeNode(latest.expires) : "no expiry");
       const due = original.sent && original.ack_within_s

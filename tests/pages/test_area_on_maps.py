@@ -86,3 +86,25 @@ async def test_the_desk_names_the_area_and_says_whether_its_site_is_inside(
     await expect(card.locator(".area-name")).to_contain_text("Your site is outside")
     await expect(card.locator(".area-name")).to_contain_text("Area: Within 100 m of")
     assert moved["references"] == inside["id"]
+
+
+async def test_the_dashboard_and_the_public_page_name_the_area_and_the_sender(
+        live: LiveHub) -> None:
+    org, person = await police(live)
+    publisher = await live.api.token(org, "publisher")
+    alert = await live.api.publish(publisher, tlp="TLP:CLEAR", area_name=BIA)
+    page = await live.page()
+    await page.goto("/public")
+    card = page.locator(f"#alert-{alert['id']}")
+    await expect(card.locator(".times")).to_contain_text("Sent by Toronto Police Service")
+    await expect(card).to_contain_text(f"Area: {BIA}")
+
+    dashboard = await live.page()
+    await live.sign_in(dashboard, person)
+    await dashboard.goto(f"/alerts/{alert['id']}")
+    await expect(dashboard.locator("#area-name")).to_have_text(BIA)
+    # An update that redraws the area without a name: the dashboard follows it live.
+    circle = {"circle": {"lat": INSIDE["lat"], "lon": INSIDE["lon"], "radius_m": 80}}
+    await live.api.call("POST", f"/api/v1/alerts/{alert['id']}/update", publisher,
+                        expect=201, json={"area": circle})
+    await expect(dashboard.locator("#area-name")).to_have_text("not named (see the map)")
