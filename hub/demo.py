@@ -185,7 +185,8 @@ SAMPLE_ALERT: dict[str, Any] = {
     "description": "Unattended backpack reported at the north lobby doors on Bay St. "
                    "Police are on scene and assessing it.",
     "instruction": "Keep staff away from the north lobby.",
-    "area": SAMPLE_AREA, "ack_within_s": 300, "language": "en-CA",
+    "area": SAMPLE_AREA, "area_name": "King St W & Bay St", "ack_within_s": 300,
+    "language": "en-CA",
 }
 SAMPLE_LIFETIME_HOURS = 12  # long enough to try the walk-through any time the same day
 SAMPLE_DESK = "Royal Bank Plaza"  # the desk the welcome walk-through watches and acks with
