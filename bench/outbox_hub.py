@@ -37,8 +37,8 @@ class Audience:
 
     def contact_fields(self, n: int) -> dict[str, Any]:
         if self.chat_port is None:
-            return {"email": f"contact{n:05d}@example.org"}
-        return {"chat_url": f"json://127.0.0.1:{self.chat_port}/hooks/room-{n}"}
+            return {"addresses": {"email": f"contact{n:05d}@example.org"}}
+        return {"addresses": {"chat_url": f"json://127.0.0.1:{self.chat_port}/hooks/room-{n}"}}
 
 
 async def seed(url: str, audience: Audience) -> None:

@@ -39,7 +39,7 @@ class Outcome:
 
 
 class Channel(Protocol):
-    """A delivery channel.
+    """A delivery channel, built from the settings by its plugin (channels.registry).
 
     `check_target` raises TargetError at enrolment, so a bad address is refused then and
     not discovered at send time. `describe` masks secrets, safe for logs and pages.
@@ -52,7 +52,6 @@ class Channel(Protocol):
     """
 
     name: str
-    individual: bool  # reaches one named person (email) rather than a group (chat room)
     # How many sends may be in flight at once. The dispatcher records each send before the
     # slot is freed, so after a crash at most this many sends are of unknown outcome.
     max_in_flight: int

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import apprise
 
 from channels.base import Message, Outcome, TargetError
+from channels.registry import Plugin
 
 # A host an operator can read (DNS name, IP, localhost). Anything else in the host slot is a
 # credential: Slack's first token or bot token, a Telegram bot token `123456:ABC...`.
@@ -26,6 +27,7 @@ _RETRYABLE_4XX = {408, 429}  # request timeout, rate limited: the same request m
 # Schemes that post to a host named in the URL, and the port each uses by default.
 _HOST_PORTS = {"json": 80, "jsons": 443, "xml": 80, "xmls": 443, "form": 80, "forms": 443}
 PROBE_TIMEOUT_S = 5.0
+MAX_URL = 2000
 
 
 class _Silence(logging.Filter):
@@ -47,12 +49,12 @@ def _unlogged(logger: logging.Logger) -> Iterator[None]:
 
 class ChatChannel:
     name = "chat"
-    individual = False  # a chat URL is a room or a webhook: a group, never one named person
 
     def __init__(self, concurrency: int = 16) -> None:
         self.max_in_flight = concurrency  # each send is its own HTTP request
 
-    def check_target(self, target: str) -> None:
+    @staticmethod
+    def check_target(target: str) -> None:
         """Refuse anything but an apprise URL (slack://, tgram://, json://...) apprise can load."""
         if not isinstance(target, str) or "://" not in target:
             raise TargetError("must be an apprise URL such as slack://... or json://host/path")
@@ -67,7 +69,8 @@ class ChatChannel:
         if scheme not in _schemes(plugin.protocol, plugin.secure_protocol):
             raise TargetError(f"must use the apprise scheme ({plugin.service_name}), not {scheme}://")
 
-    def describe(self, target: str) -> str:
+    @staticmethod
+    def describe(target: str) -> str:
         """The target with user info, tokens and query values masked; scheme and host kept."""
         return _masked(target)[0]
 
@@ -178,3 +181,12 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= 4:
             text = text.replace(secret, _mask(secret))
     return text
+
+
+# A chat URL is a room or a webhook, a group, never one named person; and it is itself a
+# credential (a webhook secret), so it is shown masked, never echoed.
+PLUGIN = Plugin(
+    name=ChatChannel.name, individual=False, contact_field="chat_url", label="Chat URL",
+    hint="An apprise URL such as <code>slack://…</code> or <code>json://host/path</code>.",
+    max_length=MAX_URL, check=ChatChannel.check_target, describe=ChatChannel.describe,
+    secret=True, build=lambda settings: ChatChannel(settings.chat_concurrency))

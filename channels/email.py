@@ -21,10 +21,12 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from channels.base import Message, Outcome, TargetError
+from channels.registry import Plugin
 from channels.smtp_session import Refused, Session, SessionClosed, ready_body
 
 # Deliberately simple: one @, no spaces or controls, a dotted domain. Deliverability is the
 # MTA's call.
+MAX_ADDRESS = 320  # RFC 5321: 64 for the local part, 255 for the domain, and the @
 ADDRESS = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f\ufffe\uffff]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # The sender may be a local name such as alerts@localhost (the default): the relay decides.
 _SENDER = re.compile(r"^[^@\s<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
@@ -115,7 +117,6 @@ class EmailChannel:
     """
 
     name = "email"
-    individual = True
 
     def __init__(
         self,
@@ -154,11 +155,14 @@ class EmailChannel:
         relay = self._relay.describe() if self._relay else "addresses only"
         return f"EmailChannel({relay})"
 
-    def check_target(self, target: str) -> None:
-        if not isinstance(target, str) or len(target) > 320 or not ADDRESS.fullmatch(target):
+    @staticmethod
+    def check_target(target: str) -> None:
+        if not isinstance(target, str) or len(target) > MAX_ADDRESS \
+                or not ADDRESS.fullmatch(target):
             raise TargetError("is not a valid email address")
 
-    def describe(self, target: str) -> str:
+    @staticmethod
+    def describe(target: str) -> str:
         local, _, domain = target.partition("@")
         return f"{local[:1]}***@{domain}"
 
@@ -376,3 +380,12 @@ def _header_line(name: str, value: str, policy: email.policy.EmailPolicy[EmailMe
 
 def _text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+PLUGIN = Plugin(
+    name=EmailChannel.name, individual=True, contact_field="email", label="Email",
+    hint="", input_type="email", max_length=MAX_ADDRESS, check=EmailChannel.check_target,
+    describe=EmailChannel.describe, shown="{name} <{address}>", switch="smtp_url", html=True,
+    residents=True,
+    build=lambda settings: EmailChannel(settings.smtp_url, settings.mail_from,
+                                        connections=settings.smtp_connections))

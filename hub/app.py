@@ -10,9 +10,7 @@ from functools import partial
 
 from aiohttp import web
 
-from channels.base import Channel
-from channels.chat import ChatChannel
-from channels.email import EmailChannel
+from channels.registry import Registry
 from hub import db, pages
 from hub.api import (
     accounts,
@@ -43,6 +41,7 @@ from hub.http import (
     LIMITS,
     METRICS,
     NOTICES,
+    PUBLISHING,
     SESSIONS,
     SETTINGS,
     STORAGE,
@@ -55,6 +54,7 @@ from hub.messages import Renderer
 from hub.metrics import Metrics, Reading, http_middleware
 from hub.notices import Notices
 from hub.pages.render import page_errors
+from hub.publishing import Publishing
 from hub.sessions import CookiePolicy
 from hub.settings import Settings
 from hub.storage import Storage
@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
     app.middlewares.extend([http_middleware(app[METRICS]), errors_as_json, page_errors, guard])
     app[SETTINGS] = settings = settings.with_secret_key()
     app[CLOCK] = clock
+    app[PUBLISHING] = Publishing.of(settings)
     assert settings.secret_key
     app[COOKIES] = CookiePolicy(settings.secret_key, settings.public_url.startswith("https:"),
                                 timedelta(seconds=settings.session_idle_s),
@@ -126,8 +127,7 @@ def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]
 
 
 async def _notices(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    app[NOTICES] = Notices(settings.smtp_url, settings.mail_from, settings.public_url)
+    app[NOTICES] = Notices(app[PUBLISHING].channels, app[SETTINGS].public_url)
     yield
     await app[NOTICES].close()
 
@@ -152,22 +152,13 @@ async def _live_feed(app: web.Application) -> AsyncIterator[None]:
     await app[FEED].close()
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """The outbound channels this hub can use; email only with an SMTP server."""
-    channels: dict[str, Channel] = {"chat": ChatChannel(settings.chat_concurrency)}
-    if settings.smtp_url:
-        channels["email"] = EmailChannel(settings.smtp_url, settings.mail_from,
-                                         connections=settings.smtp_connections)
-    return channels
-
-
 async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
-    channels = build_channels(app[SETTINGS])
-    app[DISPATCHER] = Dispatcher(app[SESSIONS], channels, renderer(app[SETTINGS]), app[CLOCK],
+    app[DISPATCHER] = Dispatcher(app[SESSIONS], app[PUBLISHING].channels, renderer(app[SETTINGS]),
+                                 app[CLOCK],
                                  timing=Timing(lease_s=app[SETTINGS].delivery_lease_s),
                                  metrics=app[METRICS])
     app[BUS].subscribe(app[DISPATCHER].notify)
-    escalator = Escalator(app[SESSIONS], app[CLOCK], frozenset(channels),
+    escalator = Escalator(app[SESSIONS], app[CLOCK], app[PUBLISHING].channels,
                           app[DISPATCHER].notify, metrics=app[METRICS])
     app[ESCALATOR] = escalator
     await app[DISPATCHER].start()
@@ -175,14 +166,6 @@ async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
     yield
     await escalator.close()
     await app[DISPATCHER].close()
-    await _close_channels(channels)
-
-
-async def _close_channels(channels: dict[str, Channel]) -> None:
-    for channel in channels.values():
-        close = getattr(channel, "close", None)
-        if close is not None:
-            await close()
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
@@ -191,11 +174,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     bus = create_bus(settings.broker_url)
-    channels = build_channels(settings)
+    channels = Registry.of(settings)
     dispatcher = Dispatcher(sessions, channels, renderer(settings), utcnow,
                             timing=Timing(lease_s=settings.delivery_lease_s))
     bus.subscribe(dispatcher.notify)
-    escalator = Escalator(sessions, utcnow, frozenset(channels), dispatcher.notify)
+    escalator = Escalator(sessions, utcnow, channels, dispatcher.notify)
     await bus.start()
     await dispatcher.start()
     await escalator.start()
@@ -206,5 +189,4 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await escalator.close()
         await dispatcher.close()
         await bus.close()
-        await _close_channels(channels)
         await engine.dispose()

@@ -17,11 +17,11 @@ from hub.settings import Settings
 from partners.models import Organisation
 
 
-async def cap_document(session: AsyncSession, alert: Alert, settings: Settings) -> bytes:
+async def cap_document(session: AsyncSession, alert: Alert, settings: Settings,
+                       identity: Identity) -> bytes:
     record = await session.get(CapMessage, alert.id)
     if record is not None:
         return record.document
-    identity = Identity.of(settings.public_url)
     earlier = await _earlier(session, alert, identity)
     organisation = await session.get(Organisation, alert.sender_org_id) \
         if alert.sender_org_id else None

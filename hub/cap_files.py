@@ -11,11 +11,10 @@ from sqlmodel import col, or_, select
 from hub.access import Conflict, Forbidden, Principal
 from hub.bus import LocalBus
 from hub.cap import MAX_DOCUMENT_BYTES, CapInvalid
-from hub.cap_alerts import Identity
 from hub.cap_import import import_cap
 from hub.db import Sessions
+from hub.publishing import Publishing
 from hub.settings import Settings
-from hub.targeting import outbound_channels
 from partners.models import Organisation, OrgKind, Role
 
 
@@ -31,15 +30,13 @@ async def import_files(sessions: Sessions, bus: LocalBus, settings: Settings,
     sender = await _sender(sessions, organisation)
     principal = Principal(actor="cli:cap-import", role=Role.PUBLISHER,
                           organisation_id=sender.id, contact_id=None, hub_admin=False)
-    identity = Identity.of(settings.public_url)
+    publishing = Publishing.of(settings)
     failed = 0
     for path in files:
         try:
             data = _read(path)
             async with sessions() as session:
-                result = await import_cap(session, principal, data, clock(),
-                                          outbound_channels(settings.smtp_url),
-                                          settings.approval_for, identity)
+                result = await import_cap(session, principal, data, clock(), publishing)
         except CapInvalid as error:
             failed += 1
             print(f"{path}: refused, {len(error.violations)} CAP rule(s) broken")

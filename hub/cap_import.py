@@ -21,7 +21,8 @@ from hub.cap_alerts import DELIVERED_STATUSES, Identity, draft_of, summary
 from hub.cap_signature import SignatureCheck, verify
 from hub.geo import AreaError
 from hub.models import Alert, CapMessage, MsgType
-from hub.publish import Published, needs_approval, publish
+from hub.publish import Published, publish
+from hub.publishing import Publishing
 from hub.revisions import STRICTNESS, chain, draft_of_alert, write_revision
 from hub.tlp import Tlp
 
@@ -29,11 +30,11 @@ IMPORTED_TYPES = ("Alert", "Update", "Cancel")
 
 
 async def import_cap(session: AsyncSession, principal: Principal, data: bytes, now: datetime,
-                     channels: frozenset[str], approval_for: str,
-                     identity: Identity) -> Published:
+                     publishing: Publishing) -> Published:
     """Check, store and (unless withheld) deliver one CAP document; commit."""
     if principal.organisation_id is None:
         raise Forbidden("a publisher token must belong to an organisation")
+    channels, identity = publishing.channels, publishing.identity
     message = parse(data)
     if message.msg_type not in IMPORTED_TYPES:
         raise CapInvalid([Violation("/alert/msgType", f"{message.msg_type} messages answer "
@@ -57,7 +58,7 @@ async def import_cap(session: AsyncSession, principal: Principal, data: bytes, n
                         "status": message.status, "signature": signature.status,
                         "withheld": withheld})
     if root is None:
-        hold = withheld is None and needs_approval(draft, approval_for)
+        hold = withheld is None and publishing.needs_approval(draft)
         return await publish(session, principal, draft, now, channels, hold=hold)
     root, latest = await chain(session, principal, root.id)
     if STRICTNESS.index(draft.tlp) > STRICTNESS.index(Tlp(latest.tlp)):

@@ -13,9 +13,11 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.registry import Registry
 from hub import audit, sessions
 from hub.db import Sessions
 from hub.revocations import revoked
+from hub.settings import Settings
 from partners.accounts import hash_password, user_by_email
 from partners.credentials import issue_token
 from partners.enrolment import OrganisationDraft, SiteDraft, create_organisation, read_contact
@@ -52,6 +54,8 @@ class OrgSeed:
 # deliveries fail visibly instead of reaching anyone.
 DISCARD_HOOKS = "json://127.0.0.1:9/hooks"
 # A chat URL the demo wrote, under any earlier run's base: re-seeding moves it to this one's.
+# The demo's contacts are checked as the API checks them, by the built-in channels.
+SEED_CHANNELS = Registry.of(Settings())
 _DEMO_HOOK = re.compile(r"json://(?:127\.0\.0\.1|localhost):\d+(?:/demo)?/hooks/(?P<slug>[a-z0-9-]+)")
 
 
@@ -300,7 +304,7 @@ async def _ensure_organisation(session: AsyncSession, org: OrgSeed, hooks: str) 
         if seed_contact.chat_hook:
             body["chat_url"] = f"{hooks}/{seed_contact.chat_hook}"
         # The same checks as the API, so demo addresses are ones each channel accepts.
-        contact = read_contact(body, organisation.id)
+        contact = read_contact(body, organisation.id, SEED_CHANNELS)
         session.add(contact)
         await audit.record(session, ACTOR, "contact.create", contact.id,
                            {"organisation_id": organisation.id, "tier": contact.tier})
@@ -311,11 +315,12 @@ async def _point_hooks(session: AsyncSession, organisation_ids: list[str], hooks
     """Move the demo's own chat URLs (an earlier run's port, or the discard port) to `hooks`;
     a chat URL an operator set is left alone."""
     found = await session.exec(select(Contact).where(
-        col(Contact.organisation_id).in_(organisation_ids), col(Contact.chat_url).is_not(None)))
+        col(Contact.organisation_id).in_(organisation_ids)))
     for contact in found.all():
-        match = _DEMO_HOOK.fullmatch(contact.chat_url or "")
-        if match and contact.chat_url != (wanted := f"{hooks}/{match['slug']}"):
-            contact.chat_url = wanted
+        chat_url = contact.addresses.get("chat_url", "")
+        match = _DEMO_HOOK.fullmatch(chat_url)
+        if match and chat_url != (wanted := f"{hooks}/{match['slug']}"):
+            contact.addresses = {**contact.addresses, "chat_url": wanted}
             session.add(contact)
             await audit.record(session, ACTOR, "contact.update", contact.id,
                                {"fields": ["chat_url"]})

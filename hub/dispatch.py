@@ -28,6 +28,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.base import Channel, Message, Outcome
+from channels.registry import Registry
 from hub import fanout
 from hub.background import Loop
 from hub.breakers import Breaker, Breakers
@@ -85,11 +86,14 @@ class Lane:
 class Dispatcher:
     """One worker: claims due rows, sends them through their channel, records each attempt."""
 
-    def __init__(self, sessions: Sessions, channels: dict[str, Channel], renderer: Renderer,
+    def __init__(self, sessions: Sessions, registry: Registry, renderer: Renderer,
                  clock: Callable[[], datetime], *, policy: RetryPolicy = RetryPolicy(),
                  timing: Timing = Timing(), rand: Callable[[], float] = random.random,
                  metrics: Metrics | None = None) -> None:
-        self.sessions, self.channels, self.renderer = sessions, channels, renderer
+        self.sessions, self.renderer = sessions, renderer
+        self.channels = channels = registry.build()  # this worker's own; closed with it
+        self.fields = {plugin.name: plugin.contact_field for plugin in registry}
+        self.html = frozenset(plugin.name for plugin in registry if plugin.html)
         self.clock, self.timing = clock, timing
         self.metrics = metrics or Metrics()
         self.worker_id = f"worker-{uuid.uuid4().hex[:12]}"
@@ -154,6 +158,10 @@ class Dispatcher:
         await self.breakers.close()
         with contextlib.suppress(Exception):
             await self._let_go()
+        for channel in self.channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                await close()
 
     async def drain(self) -> None:
         """Claim until the lanes are full or nothing more is due."""
@@ -202,7 +210,7 @@ class Dispatcher:
             for name, room in wanted.items():
                 result = await connection.execute(self._claims[name], {**values, "room": room})
                 ids += list(result.scalars())
-            jobs = await _jobs(session, ids) if ids else []
+            jobs = await _jobs(session, ids, self.fields) if ids else []
             await session.commit()
         return jobs
 
@@ -301,7 +309,7 @@ class Dispatcher:
         assert job.alert is not None
         unsubscribe = self.renderer.unsubscribe_url(job.resident_id) if job.resident_id \
             else None
-        html = lane.name == "email"
+        html = lane.name in self.html
         key = (job.alert.id, job.language, html, unsubscribe)
         message = self.messages.get(key)
         if message is None:
@@ -343,14 +351,15 @@ def _claim(channel: str, configured: list[str]) -> Any:
             .returning(table.id))
 
 
-async def _jobs(session: AsyncSession, ids: list[str]) -> list[Job]:
-    """The claimed rows with their recipients' addresses and languages, and their alerts."""
+async def _jobs(session: AsyncSession, ids: list[str], fields: Mapping[str, str]) -> list[Job]:
+    """The claimed rows with their recipients' addresses (a contact's, from the field its
+    channel reads: `fields`) and languages, and their alerts."""
     connection = await session.connection()
     rows = (await connection.execute(
         sa_select(*(col(c) for c in (
             Delivery.id, Delivery.alert_id, Delivery.channel, Delivery.status,
-            Delivery.attempts, Delivery.created_at, Delivery.idempotency_key, Contact.email,
-            Contact.chat_url, Contact.language, Subscription.id, Subscription.email,
+            Delivery.attempts, Delivery.created_at, Delivery.idempotency_key,
+            Contact.addresses, Contact.language, Subscription.id, Subscription.email,
             Subscription.status, Subscription.language)))
         .outerjoin(Contact, col(Contact.id) == col(Delivery.contact_id))
         .outerjoin(Subscription, col(Subscription.id) == col(Delivery.subscription_id))
@@ -361,13 +370,13 @@ async def _jobs(session: AsyncSession, ids: list[str]) -> list[Job]:
     jobs = []
     for row in rows:
         values: tuple[Any, ...] = tuple(row)
-        (row_id, alert_id, channel, status, attempts, created_at, key, contact_email,
-         chat_url, contact_language, resident_id, resident_email, resident_status,
+        (row_id, alert_id, channel, status, attempts, created_at, key, addresses,
+         contact_language, resident_id, resident_email, resident_status,
          resident_language) = values
         if resident_id is not None:
             target, language = resident_email, resident_language
         else:
-            target = contact_email if channel == "email" else chat_url
+            target = (addresses or {}).get(fields.get(channel, ""))
             language = contact_language
         jobs.append(Job(
             Sent(row_id, alert_id, channel, status, attempts, created_at),

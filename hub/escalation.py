@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.registry import Registry
 from hub import audit
 from hub.background import Loop
 from hub.db import Sessions
@@ -39,7 +40,7 @@ class Escalator:
     restart; SKIP LOCKED keeps two schedulers from firing the same one on PostgreSQL."""
 
     def __init__(self, sessions: Sessions, clock: Callable[[], datetime],
-                 channels: frozenset[str], on_deliveries: Callable[[], None],
+                 channels: Registry, on_deliveries: Callable[[], None],
                  poll_s: float = 1.0, metrics: Metrics | None = None) -> None:
         self.sessions, self.clock, self.channels = sessions, clock, channels
         self.metrics = metrics or Metrics()

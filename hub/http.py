@@ -21,6 +21,7 @@ from hub.dispatch import Dispatcher
 from hub.feed import FeedHub
 from hub.metrics import Metrics
 from hub.notices import Notices
+from hub.publishing import Publishing
 from hub.sessions import CookiePolicy, Resumed
 from hub.settings import Settings
 from hub.storage import Storage
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 Clock: TypeAlias = Callable[[], datetime]  # the current UTC time; tests pass a fake one
 
 SETTINGS = web.AppKey("settings", Settings)
+PUBLISHING = web.AppKey("publishing", Publishing)  # derived once from the settings
 SESSIONS = web.AppKey("sessions", Sessions)
 BUS = web.AppKey("bus", LocalBus)
 FEED = web.AppKey("feed", FeedHub)

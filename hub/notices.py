@@ -7,8 +7,8 @@ import logging
 
 import jinja2
 
-from channels.base import Message
-from channels.email import EmailChannel
+from channels.base import Channel, Message
+from channels.registry import Plugin, Registry
 from hub.messages import TEMPLATES
 from partners.models import Subscription
 
@@ -19,8 +19,11 @@ SEND_TIMEOUT_S = 30.0
 class Notices:
     """Sends notices without holding up the request that caused them."""
 
-    def __init__(self, smtp_url: str | None, mail_from: str, public_url: str) -> None:
-        self.email = EmailChannel(smtp_url, mail_from) if smtp_url else None
+    def __init__(self, channels: Registry, public_url: str) -> None:
+        # Notices go to residents' addresses, on the channel that reaches residents.
+        self.plugin: Plugin | None = channels.residents()
+        self.channel: Channel | None = self.plugin.build(channels.settings) if self.plugin \
+            else None
         self.public_url = public_url.rstrip("/")
         self.templates = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                             autoescape=False, undefined=jinja2.StrictUndefined)
@@ -39,18 +42,21 @@ class Notices:
         task.add_done_callback(self.tasks.discard)
 
     async def _deliver(self, message: Message, address: str) -> None:
-        assert self.email is not None
+        assert self.channel is not None and self.plugin is not None
         try:
-            outcome = await asyncio.wait_for(self.email.send(message, address), SEND_TIMEOUT_S)
+            outcome = await asyncio.wait_for(self.channel.send(message, address),
+                                             SEND_TIMEOUT_S)
         except TimeoutError:
-            log.warning("notice to %s timed out", self.email.describe(address))
+            log.warning("notice to %s timed out", self.plugin.describe(address))
             return
         if not outcome.ok:
-            log.warning("notice to %s failed: %s", self.email.describe(address), outcome.error)
+            log.warning("notice to %s failed: %s", self.plugin.describe(address),
+                        outcome.error)
 
     async def close(self) -> None:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        if self.email is not None:
-            await self.email.close()
+        close = getattr(self.channel, "close", None)
+        if close is not None:
+            await close()

@@ -11,6 +11,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.registry import Registry
 from hub import audit
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import AlertDraft
@@ -98,14 +99,8 @@ async def next_seq(session: AsyncSession) -> int:
     return int(result.scalar_one())
 
 
-def needs_approval(draft: AlertDraft, approval_for: str) -> bool:
-    """Whether policy holds this alert for a second person (`VIGIL_APPROVAL_FOR`)."""
-    wanted = {item.strip().lower() for item in approval_for.split(",") if item.strip()}
-    return draft.tlp.lower() in wanted or draft.severity.lower() in wanted
-
-
 async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft,
-                  now: datetime, channels: frozenset[str], *, hold: bool = False) -> Published:
+                  now: datetime, channels: Registry, *, hold: bool = False) -> Published:
     """Write and commit the alert with its deliveries; the caller then wakes the bus.
 
     With `hold`, the alert is stored as pending, reaching nobody until an approver releases it.
@@ -156,7 +151,7 @@ def keep_origin(session: AsyncSession, alert: Alert, draft: AlertDraft) -> None:
 
 
 async def approve(session: AsyncSession, principal: Principal, alert_id: str,
-                  now: datetime, channels: frozenset[str]) -> Published:
+                  now: datetime, channels: Registry) -> Published:
     """Release a pending alert of the approver's own service; never by the person who wrote
     it, or the second pair of eyes would be the same pair."""
     alert = await _pending(session, principal, alert_id)
@@ -200,7 +195,7 @@ async def _pending(session: AsyncSession, principal: Principal, alert_id: str) -
 
 
 async def _release(session: AsyncSession, principal: Principal, alert: Alert, area: Area,
-                   now: datetime, channels: frozenset[str], action: str) -> Published:
+                   now: datetime, channels: Registry, action: str) -> Published:
     # Everything but the seq first: its row lock is held until commit, so whatever is done
     # after taking it makes every other publish wait (on PostgreSQL; SQLite has one writer).
     reach = await plan(session, area, Tlp(alert.tlp), channels)

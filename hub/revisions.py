@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from channels.registry import Registry
 from hub import fanout
 from hub.access import Conflict, Forbidden, Principal, visible_alert
 from hub.alerts import (
@@ -37,7 +38,7 @@ STRICTNESS = [Tlp.RED, Tlp.AMBER_STRICT, Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR]
 
 
 async def revise(session: AsyncSession, principal: Principal, alert_id: str, kind: MsgType,
-                 body: object, now: datetime, channels: frozenset[str]) -> Published:
+                 body: object, now: datetime, channels: Registry) -> Published:
     """Write an Update or Cancel of the alert (or of its latest revision) and commit it."""
     root, latest = await chain(session, principal, alert_id)
     draft = draft_of_alert(latest) if kind is MsgType.CANCEL else _changed(latest, body, now)
@@ -48,7 +49,7 @@ async def revise(session: AsyncSession, principal: Principal, alert_id: str, kin
 
 async def write_revision(session: AsyncSession, principal: Principal, root: Alert,
                          kind: MsgType, draft: AlertDraft, now: datetime,
-                         channels: frozenset[str]) -> Published:
+                         channels: Registry) -> Published:
     """Write the revision `draft` of `root` with its deliveries, and commit."""
     revision = Alert(status=AlertStatus.PENDING, msg_type=kind,
                      references_id=root.id, sender_org_id=root.sender_org_id,
@@ -136,7 +137,7 @@ def _columns(draft: AlertDraft) -> dict[str, Any]:
 
 
 async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
-                 channels: frozenset[str]) -> Reach:
+                 channels: Registry) -> Reach:
     """Everyone any message of this alert reached, on the same channels, plus whoever the
     (possibly new) area now covers; all filtered by the revision's TLP label."""
     reach = await plan(session, draft.area, draft.tlp, channels)
@@ -149,7 +150,7 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
             for r in reach.recipients}
     for row in earlier:
         key = (row.channel, row.organisation_id, row.contact_id, row.subscription_id)
-        if key in seen or not _allowed(draft.tlp, row.channel, row.contact_id,
+        if key in seen or not _allowed(draft.tlp, channels, row.channel, row.contact_id,
                                        row.subscription_id):
             continue
         seen.add(key)
@@ -162,13 +163,14 @@ async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,
     return reach
 
 
-def _allowed(tlp: Tlp, channel: str, contact: str | None, resident: str | None) -> bool:
+def _allowed(tlp: Tlp, channels: Registry, channel: str, contact: str | None,
+             resident: str | None) -> bool:
     if resident is not None:
         return tlp is Tlp.CLEAR  # a revision that raises the label stops reaching residents
     if not tlp.individuals_only:
         return True
     # TLP:RED: named people only; no shared desk feed, no chat room.
-    return contact is not None and channel in (FEED, "email")
+    return contact is not None and (channel == FEED or channels.individual(channel))
 
 
 async def stop_escalations(session: AsyncSession, root_id: str, now: datetime,

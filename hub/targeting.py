@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -11,8 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels.chat import ChatChannel
-from channels.email import EmailChannel
+from channels.registry import Registry
 from hub.geo import Area
 from hub.tlp import Tlp
 from partners.models import Contact, Organisation, Site, Subscription, SubscriptionStatus, Tier
@@ -20,12 +20,6 @@ from partners.models import Contact, Organisation, Site, Subscription, Subscript
 FEED = "feed"
 _CONTACTS: sa.Table = Contact.__table__  # type: ignore[attr-defined]
 
-
-def outbound_channels(smtp_url: str | None) -> frozenset[str]:
-    """The channels a hub with these settings can deliver on besides the live feed."""
-    return frozenset({_chat.name} | ({_email.name} if smtp_url else set()))
-_email = EmailChannel()
-_chat = ChatChannel()
 
 
 @dataclass(frozen=True)
@@ -78,21 +72,23 @@ async def organisations_in(session: AsyncSession, area: Area) -> dict[str, str]:
     return dict(sorted(await sites_in(session, area)))
 
 
-async def plan(session: AsyncSession, area: Area, tlp: Tlp,
-               channels: frozenset[str]) -> Reach:
+async def plan(session: AsyncSession, area: Area, tlp: Tlp, channels: Registry) -> Reach:
     """Every delivery an alert with this area and label must make at publish time.
 
     Primary-tier contacts are alerted at once; the secondary tier is the escalation list.
-    TLP:RED reaches named people only: each primary contact with an email address, by email
-    and on the live feed of that contact's own credentials; never an organisation's shared
-    desk, a chat room, or a contact known only by a chat URL. Residents hear only TLP:CLEAR
-    alerts, by email, when their circle touches the area. `channels` names the outbound
-    channels this hub has switched on (email needs an SMTP server).
+    TLP:RED reaches named people only: each primary contact with an address on an
+    individual channel (an inbox), on those channels and on the live feed of that contact's
+    own credentials; never an organisation's shared desk, a chat room, or a contact known
+    only by a room's address. Residents hear only TLP:CLEAR alerts, on the residents'
+    channel, when their circle touches the area. Deliveries are written on the channels
+    the hub's settings turn on.
     """
     names = await organisations_in(session, area)
     reach = Reach(organisations=list(names))
-    if tlp is Tlp.CLEAR and _email.name in channels:
-        residents = await residents_near(session, area)
+    resident_channel = channels.residents()
+    if tlp is Tlp.CLEAR and resident_channel is not None:
+        residents = await residents_near(session, area, resident_channel.name,
+                                         resident_channel.recipient)
         reach.residents = len(residents)
         reach.recipients += residents
     if not reach.organisations:
@@ -106,8 +102,10 @@ async def plan(session: AsyncSession, area: Area, tlp: Tlp,
     return reach
 
 
-async def residents_near(session: AsyncSession, area: Area) -> list[Recipient]:
-    """An email to each active subscription whose circle the area touches, in one pass."""
+async def residents_near(session: AsyncSession, area: Area, channel: str,
+                         shown: Callable[[str, str], str]) -> list[Recipient]:
+    """A message on `channel` to each active subscription whose circle the area touches,
+    in one pass."""
     rows = (await session.exec(
         select(Subscription).where(Subscription.status == SubscriptionStatus.ACTIVE)
         .order_by(col(Subscription.id)))).all()
@@ -117,18 +115,17 @@ async def residents_near(session: AsyncSession, area: Area) -> list[Recipient]:
     lons = np.fromiter((row.lon for row in rows), dtype=float, count=len(rows))
     radii = np.fromiter((row.radius_m for row in rows), dtype=float, count=len(rows))
     near = area.reaches(lats, lons, radii)
-    return [Recipient(None, None, _email.name, f"resident <{_email.describe(row.email)}>", row.id)
+    return [Recipient(None, None, channel, shown("resident", row.email), row.id)
             for row, hit in zip(rows, near, strict=True) if hit]
 
 
 async def tier_recipients(session: AsyncSession, organisations: list[str], tlp: Tlp,
-                          channels: frozenset[str], tier: Tier) -> list[Recipient]:
+                          channels: Registry, tier: Tier) -> list[Recipient]:
     """Every contact delivery of one tier of these organisations, under the TLP rules."""
     table = _CONTACTS
     # Columns, not Contact objects: a publish to thousands of contacts reads thousands.
     contacts = (await (await session.connection()).execute(
-        sa.select(table.c.id, table.c.organisation_id, table.c.name, table.c.email,
-                  table.c.chat_url)
+        sa.select(table.c.id, table.c.organisation_id, table.c.name, table.c.addresses)
         .where(table.c.organisation_id.in_(organisations), table.c.tier == tier.value)
         .order_by(table.c.organisation_id, table.c.name))).all()
     return [r for contact in contacts
@@ -145,23 +142,20 @@ class _Reachable(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def email(self) -> str | None: ...
-    @property
-    def chat_url(self) -> str | None: ...
+    def addresses(self) -> dict[str, str]: ...
 
 
-def _contact_recipients(contact: _Reachable, tlp: Tlp,
-                        channels: frozenset[str]) -> list[Recipient]:
+def _contact_recipients(contact: _Reachable, tlp: Tlp, channels: Registry) -> list[Recipient]:
+    org, addresses = contact.organisation_id, contact.addresses or {}
     out: list[Recipient] = []
-    org = contact.organisation_id
     if tlp.individuals_only:
-        if not contact.email:
-            return out  # a contact known only by a chat URL is a room, not a named person
+        if not any(plugin.individual for name, plugin in channels.by_field.items()
+                   if addresses.get(name)):
+            return out  # a contact known only by a room's address is not a named person
         out.append(Recipient(org, contact.id, FEED, f"{contact.name} (live feed)"))
-    if contact.email and _email.name in channels:
-        out.append(Recipient(org, contact.id, _email.name,
-                             f"{contact.name} <{_email.describe(contact.email)}>"))
-    if contact.chat_url and _chat.name in channels and not tlp.individuals_only:
-        out.append(Recipient(org, contact.id, _chat.name,
-                             f"{contact.name} ({_chat.describe(contact.chat_url)})"))
+    for plugin in channels:
+        address = addresses.get(plugin.contact_field)
+        if address and (plugin.individual or not tlp.individuals_only):
+            out.append(Recipient(org, contact.id, plugin.name,
+                                 plugin.recipient(contact.name, address)))
     return out

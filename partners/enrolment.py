@@ -9,8 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.base import TargetError
-from channels.chat import ChatChannel
-from channels.email import EmailChannel
+from channels.registry import Registry
 from partners.models import Contact, Organisation, OrgKind, Role, Site, Tier
 from partners.validation import Checker, Conflicting, InvalidInput
 
@@ -20,8 +19,6 @@ MAX_SITES = 1000
 POLICE_ROLES = frozenset({Role.PUBLISHER, Role.APPROVER})
 # An organisation's own admin may equip its staff and systems, never make them publishers.
 ORG_ADMIN_MAY_ISSUE = frozenset({Role.PARTNER, Role.ADMIN})
-_email = EmailChannel()
-_chat = ChatChannel()
 
 
 def roles_for(organisation: Organisation) -> list[Role]:
@@ -117,45 +114,56 @@ async def create_organisation(session: AsyncSession, draft: OrganisationDraft) -
     return organisation
 
 
-def read_contact(body: object, organisation_id: str,
+def read_contact(body: object, organisation_id: str, channels: Registry,
                  nullable: tuple[str, ...] = ("language",)) -> Contact:
-    """Check a contact body; each address is checked by the channel that will use it."""
+    """Check a contact body; each address is checked by the channel that will use it, and
+    the contact needs at least one (any channel the hub knows, on or not)."""
     check = Checker(body, nullable=nullable)
-    check.only({"name", "email", "chat_url", "tier", "language"})
+    fields = channels.contact_fields
+    check.only({"name", "tier", "language", *fields})
     name = check.text("name")
-    email = check.text("email", required=False, max_len=320)
-    chat_url = check.text("chat_url", required=False, max_len=2000)
+    addresses: dict[str, str] = {}
+    for plugin in channels.by_field.values():
+        value = check.text(plugin.contact_field, required=False, max_len=plugin.max_length)
+        if not value:
+            continue
+        try:
+            plugin.check(value)
+        except TargetError as error:
+            check.fail(plugin.contact_field, str(error))
+        addresses[plugin.contact_field] = value
     tier = check.choice("tier", Tier, required=False, default=Tier.PRIMARY)
     language = check.language("language")
-    for field, value, channel in (("email", email, _email), ("chat_url", chat_url, _chat)):
-        if value:
-            try:
-                channel.check_target(value)
-            except TargetError as error:
-                check.fail(field, str(error))
-    if not email and not chat_url and "email" not in check.errors:
-        check.fail("email", "a contact needs an email or a chat_url")
+    if fields and not addresses and not any(field in check.errors for field in fields):
+        check.fail(fields[0], f"a contact needs {_one_of(fields)}")
     check.done()
     assert name is not None and tier is not None
-    return Contact(organisation_id=organisation_id, name=name, email=email or None,
-                   chat_url=chat_url or None, tier=tier, language=language)
+    return Contact(organisation_id=organisation_id, name=name, addresses=addresses, tier=tier,
+                   language=language)
 
 
-def read_contact_change(body: object, contact: Contact) -> Contact:
+def read_contact_change(body: object, contact: Contact, channels: Registry) -> Contact:
     """Check a partial contact body against the contact it changes, exactly as a new contact
     is checked; returns the contact as it would be (a new, unsaved object).
 
-    A field sent as null or "" is cleared (a contact must keep an email or a chat_url)."""
+    A field sent as null or "" is cleared (a contact must keep one address)."""
     if not isinstance(body, dict):
         raise InvalidInput({"body": "must be a JSON object"})
-    now = {"name": contact.name, "email": contact.email, "chat_url": contact.chat_url,
-           "tier": contact.tier, "language": contact.language}
+    now = {"name": contact.name, "tier": contact.tier, "language": contact.language,
+           **contact.addresses}
     merged = {key: value for key, value in now.items() if value is not None}
     merged.update(body)
-    if not merged.get("email") and not merged.get("chat_url"):
-        raise Conflicting({"email": "a contact must keep an email or a chat_url"})
-    return read_contact(merged, contact.organisation_id,
-                        nullable=("email", "chat_url", "language"))
+    fields = channels.contact_fields
+    if not any(merged.get(field) for field in fields):
+        raise Conflicting({fields[0]: f"a contact must keep {_one_of(fields)}"})
+    return read_contact(merged, contact.organisation_id, channels,
+                        nullable=(*fields, "language"))
+
+
+def _one_of(fields: tuple[str, ...]) -> str:
+    """`an email or a chat_url`, for the fields the channels declare."""
+    named = [f"a{'n' if field[0] in 'aeiou' else ''} {field}" for field in fields]
+    return " or ".join(named) if len(named) < 3 else ", ".join(named[:-1]) + " or " + named[-1]
 
 
 async def sites_of(session: AsyncSession, organisation_id: str) -> list[Site]:

@@ -84,8 +84,10 @@ class Contact(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
     name: str = Field(max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    chat_url: str | None = Field(default=None, max_length=2000)
+    # Where each channel reaches this person, by the channel's contact field
+    # ({"email": ..., "chat_url": ...}); channels.registry declares the fields.
+    addresses: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON,
+                                      sa_column_kwargs={"server_default": "{}"})
     tier: str = Field(max_length=16)
     # The language this person reads (a tag such as fr-CA); a CAP alert in several languages
     # reaches them in theirs. None: the alert's first language.

@@ -11,12 +11,11 @@ from hub import fanout
 from hub.access import Forbidden, visible, visible_alert
 from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
-from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, created, principal_of, read_json
+from hub.http import BUS, CLOCK, PUBLISHING, SESSIONS, created, principal_of, read_json
 from hub.incidents import delivery_json, incident_json
 from hub.models import Alert, Delivery, MsgType
-from hub.publish import Published, approve, needs_approval, publish, reject, withdraw
+from hub.publish import Published, approve, publish, reject, withdraw
 from hub.revisions import revise
-from hub.targeting import outbound_channels
 from partners.validation import Checker
 
 routes = web.RouteTableDef()
@@ -30,11 +29,10 @@ async def alert_create(request: web.Request) -> web.Response:
     if principal.organisation_id is None:
         raise Forbidden("a publisher token must belong to an organisation")
     draft = read_alert(await read_json(request), request.app[CLOCK]())
-    settings = request.app[SETTINGS]
+    publishing = request.app[PUBLISHING]
     async with request.app[SESSIONS]() as session:
         result = await publish(session, principal, draft, request.app[CLOCK](),
-                               outbound_channels(settings.smtp_url),
-                               hold=needs_approval(draft, settings.approval_for))
+                               publishing.channels, hold=publishing.needs_approval(draft))
     return await _released(request, result)
 
 
@@ -51,7 +49,7 @@ async def alert_approve(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         result = await approve(session, principal, request.match_info["id"],
                                request.app[CLOCK](),
-                               outbound_channels(request.app[SETTINGS].smtp_url))
+                               request.app[PUBLISHING].channels)
     response = await _released(request, result)
     response.set_status(200)
     return response
@@ -95,7 +93,7 @@ async def _revise(request: web.Request, kind: MsgType, body: object) -> web.Resp
     async with request.app[SESSIONS]() as session:
         result = await revise(session, principal, request.match_info["id"], kind, body,
                               request.app[CLOCK](),
-                              outbound_channels(request.app[SETTINGS].smtp_url))
+                              request.app[PUBLISHING].channels)
     if result.alert.seq is not None:
         await request.app[BUS].notify(result.alert.seq)
     return created({"id": result.alert.id, "seq": result.alert.seq,

@@ -6,11 +6,19 @@ from aiohttp import web
 
 from hub.access import visible_alert
 from hub.cap import MAX_DOCUMENT_BYTES
-from hub.cap_alerts import Identity
 from hub.cap_export import cap_document
 from hub.cap_import import import_cap
-from hub.http import BUS, CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of, read_body
-from hub.targeting import outbound_channels
+from hub.http import (
+    BUS,
+    CLOCK,
+    PUBLISHING,
+    SESSIONS,
+    SETTINGS,
+    ApiError,
+    created,
+    principal_of,
+    read_body,
+)
 
 routes = web.RouteTableDef()
 CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
@@ -25,11 +33,9 @@ async def cap_import(request: web.Request) -> web.Response:
                        "application/cap+xml or application/xml",
                        {"body": "must be a CAP 1.2 XML document"})
     data = await _body(request)
-    settings = request.app[SETTINGS]
     async with request.app[SESSIONS]() as session:
         result = await import_cap(session, principal, data, request.app[CLOCK](),
-                                  outbound_channels(settings.smtp_url), settings.approval_for,
-                                  Identity.of(settings.public_url))
+                                  request.app[PUBLISHING])
     alert = result.alert
     if alert.seq is not None:
         await request.app[BUS].notify(alert.seq)
@@ -55,7 +61,8 @@ async def alert_cap(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         alert = await visible_alert(session, principal, request.match_info["id"])
-        document = await cap_document(session, alert, request.app[SETTINGS])
+        document = await cap_document(session, alert, request.app[SETTINGS],
+                                       request.app[PUBLISHING].identity)
     return cap_response(document, alert.id)
 
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from channels.chat import ChatChannel
+from channels.registry import Registry
 from hub import audit, fanout
 from hub.access import Conflict, NotFound, Principal
-from hub.http import SESSIONS, created, principal_of, read_json
+from hub.http import PUBLISHING, SESSIONS, created, principal_of, read_json
 from hub.models import Ack, Delivery, Report
 from partners.enrolment import (
     MAX_SITES,
@@ -26,7 +26,6 @@ from partners.enrolment import (
 from partners.models import ApiToken, Contact, Invitation, Organisation, Site, User
 
 routes = web.RouteTableDef()
-_chat = ChatChannel()
 
 
 def site_json(site: Site) -> dict[str, Any]:
@@ -38,12 +37,15 @@ def organisation_json(organisation: Organisation, sites: list[Site]) -> dict[str
             "sites": [site_json(s) for s in sites]}
 
 
-def contact_json(contact: Contact) -> dict[str, Any]:
-    # A chat URL is a credential (a webhook secret): it is shown masked, never echoed.
-    chat_url = _chat.describe(contact.chat_url) if contact.chat_url else None
+def contact_json(contact: Contact, channels: Registry) -> dict[str, Any]:
+    """The contact with an entry for each channel's address (null when it has none); a
+    secret address (a webhook URL is a credential) is shown masked, never echoed."""
+    addresses: dict[str, str | None] = {}
+    for field, plugin in channels.by_field.items():
+        address = contact.addresses.get(field)
+        addresses[field] = plugin.describe(address) if address and plugin.secret else address
     return {"id": contact.id, "organisation_id": contact.organisation_id, "name": contact.name,
-            "email": contact.email, "chat_url": chat_url, "tier": contact.tier,
-            "language": contact.language}
+            **addresses, "tier": contact.tier, "language": contact.language}
 
 
 def _require_member(principal: Principal, organisation_id: str) -> None:
@@ -105,13 +107,13 @@ async def contact_create(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         if await session.get(Organisation, organisation_id) is None:
             raise NotFound("no such organisation")
-        contact = read_contact(body, organisation_id)
+        contact = read_contact(body, organisation_id, request.app[PUBLISHING].channels)
         session.add(contact)
         await session.flush()
         await audit.record(session, principal.actor, "contact.create", contact.id,
                            {"organisation_id": organisation_id, "tier": contact.tier})
         await session.commit()
-        return created(contact_json(contact))
+        return created(contact_json(contact, request.app[PUBLISHING].channels))
 
 
 @routes.get("/api/v1/organisations/{id}/contacts")
@@ -121,7 +123,8 @@ async def contact_list(request: web.Request) -> web.Response:
         contacts = (await session.exec(
             select(Contact).where(Contact.organisation_id == organisation_id)
             .order_by(col(Contact.tier), col(Contact.name)))).all()
-        return web.json_response([contact_json(c) for c in contacts])
+        channels = request.app[PUBLISHING].channels
+        return web.json_response([contact_json(c, channels) for c in contacts])
 
 
 @routes.post("/api/v1/organisations/{id}/sites")
@@ -179,10 +182,13 @@ async def contact_update(request: web.Request) -> web.Response:
     body = await read_json(request)
     async with request.app[SESSIONS]() as session:
         contact = await _own_contact(session, principal, request.match_info["id"])
-        changed = read_contact_change(body, contact)
-        fields = [name for name in ("name", "email", "chat_url", "tier", "language")
+        channels = request.app[PUBLISHING].channels
+        changed = read_contact_change(body, contact, channels)
+        fields = [name for name in ("name", "tier", "language")
                   if getattr(changed, name) != getattr(contact, name)]
-        for name in fields:
+        fields += [name for name in channels.contact_fields
+                   if changed.addresses.get(name) != contact.addresses.get(name)]
+        for name in ("name", "tier", "language", "addresses"):
             setattr(contact, name, getattr(changed, name))
         if fields:
             session.add(contact)
@@ -190,7 +196,7 @@ async def contact_update(request: web.Request) -> web.Response:
                                {"organisation_id": contact.organisation_id, "fields": fields,
                                 "tier": contact.tier})
             await session.commit()
-        return web.json_response(contact_json(contact))
+        return web.json_response(contact_json(contact, channels))
 
 
 async def history_of(session: AsyncSession, contact_id: str) -> list[str]:
@@ -218,7 +224,7 @@ async def contact_delete(request: web.Request) -> web.Response:
         if history:
             raise Conflict("referenced", f"the contact has {', '.join(history)}, kept as "
                            "history of who was alerted and who answered; it cannot be removed")
-        answer = contact_json(contact)
+        answer = contact_json(contact, request.app[PUBLISHING].channels)
         await session.delete(contact)
         await audit.record(session, principal.actor, "contact.delete", contact.id,
                            {"organisation_id": contact.organisation_id, "name": contact.name})

@@ -9,9 +9,8 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from hub.alerts import read_alert
-from hub.http import CLOCK, SESSIONS, SETTINGS, read_json
-from hub.publish import needs_approval
-from hub.targeting import outbound_channels, plan, sites_in
+from hub.http import CLOCK, PUBLISHING, SESSIONS, read_json
+from hub.targeting import plan, sites_in
 from partners.models import Organisation, Site
 
 routes = web.RouteTableDef()
@@ -22,9 +21,9 @@ NAMES_SHOWN = 50
 async def alert_preview(request: web.Request) -> web.Response:
     """The reach of an alert body as it would be published now; nothing is written."""
     draft = read_alert(await read_json(request), request.app[CLOCK]())
-    settings = request.app[SETTINGS]
+    publishing = request.app[PUBLISHING]
     async with request.app[SESSIONS]() as session:
-        reach = await plan(session, draft.area, draft.tlp, outbound_channels(settings.smtp_url))
+        reach = await plan(session, draft.area, draft.tlp, publishing.channels)
         sites = len(await sites_in(session, draft.area))
         names = (await session.exec(
             select(Organisation.name).where(col(Organisation.id).in_(reach.organisations))
@@ -34,7 +33,7 @@ async def alert_preview(request: web.Request) -> web.Response:
         "sites": sites,
         "channels": dict(sorted(Counter(r.channel for r in reach.recipients).items())),
         "organisation_names": list(names),
-        "needs_approval": needs_approval(draft, settings.approval_for),
+        "needs_approval": publishing.needs_approval(draft),
     })
 
 

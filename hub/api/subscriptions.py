@@ -49,7 +49,7 @@ async def sign_up(request: web.Request, body: object) -> Subscription:
     if draft.language is None:
         draft = replace(draft, language=browser_language(request))
     notices = request.app[NOTICES]
-    if notices.email is None:
+    if notices.channel is None:
         raise ApiError(409, "email_off", "this hub has no email server, so residents cannot "
                        "subscribe yet; ask its operator")
     async with request.app[SESSIONS]() as session:

@@ -20,7 +20,7 @@ from hub.cap import NS_12
 from hub.cap_alerts import cap_time
 from hub.cap_export import cap_document
 from hub.geo import describe_area
-from hub.http import CLOCK, SESSIONS, SETTINGS
+from hub.http import CLOCK, PUBLISHING, SESSIONS, SETTINGS
 from hub.messages import KIND_LABELS
 from hub.models import Alert, AlertStatus
 from hub.pages.residents import public_alerts_query
@@ -118,5 +118,6 @@ async def public_cap(request: web.Request) -> web.Response:
         alert = await session.get(Alert, request.match_info["id"])
         if alert is None or alert.status != AlertStatus.PUBLISHED or alert.tlp != Tlp.CLEAR:
             raise NotFound("no public alert has this id")
-        document = await cap_document(session, alert, request.app[SETTINGS])
+        document = await cap_document(session, alert, request.app[SETTINGS],
+                                       request.app[PUBLISHING].identity)
     return cap_response(document, alert.id)

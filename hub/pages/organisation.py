@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlmodel import col, select
 
-from hub.http import SESSIONS, principal_of
+from hub.http import PUBLISHING, SESSIONS, principal_of
 from hub.pages.render import render
 from partners.enrolment import ORG_ADMIN_MAY_ISSUE, roles_for
 from partners.models import Organisation, Role
@@ -41,5 +41,7 @@ async def organisation_page(request: web.Request) -> web.Response:
     token_roles = sorted((role.value for role in roles_for(organisation)
                           if principal.hub_admin or role in ORG_ADMIN_MAY_ISSUE),
                          key=lambda role: role != Role.PARTNER)  # the usual one first
+    channels = list(request.app[PUBLISHING].channels.known.values())  # a field each
     return render(request, "organisation/organisation_page", organisation=organisation,
-                  token_roles=token_roles, scripts=["organisation.js"], maps=True)
+                  token_roles=token_roles, channels=channels, scripts=["organisation.js"],
+                  maps=True)

@@ -136,13 +136,18 @@
   /* ---- contacts ---- */
   const contactForm = byId("contact-form");
   const TIER_NAMES = { primary: "primary", secondary: "secondary" };
+  // One field per channel the hub knows, as the page declares them.
+  const ADDRESSES = [...contactForm.querySelectorAll("[data-address]")].map((field) => ({
+    name: field.dataset.address, label: field.dataset.label, secret: "secret" in field.dataset,
+    input: field.querySelector("input[name]"), clear: field.querySelector(".clear-address"),
+  }));
 
   function contactRow(contact) {
     const other = contact.tier === "primary" ? "secondary" : "primary";
     return el("tr", { "data-contact": contact.id },
       el("th", { scope: "row" }, contact.name),
-      el("td", { "data-label": "Email" }, contact.email || "—"),
-      el("td", { class: "masked", "data-label": "Chat" }, contact.chat_url || "—"),
+      ...ADDRESSES.map((address) => el("td", { class: address.secret ? "masked" : "", "data-label": address.label },
+        contact[address.name] || "—")),
       el("td", {}, el("div", { class: "actions" },
         el("button", { type: "button", class: "secondary", "aria-label": `Edit ${contact.name}`, onclick: () => edit(contact) }, "Edit"),
         el("button", { type: "button", class: "secondary", onclick: () => moveTier(contact, other) },
@@ -155,7 +160,7 @@
       const body = document.querySelector(`#contacts-${tier} tbody`);
       const rows = state.contacts.filter((c) => c.tier === tier);
       body.replaceChildren(...rows.map(contactRow));
-      if (!rows.length) body.append(el("tr", {}, el("td", { colspan: "4", class: "muted" }, `No ${tier} contacts.`)));
+      if (!rows.length) body.append(el("tr", {}, el("td", { colspan: String(ADDRESSES.length + 2), class: "muted" }, `No ${tier} contacts.`)));
     }
     const select = byId("token-contact");
     const chosen = select.value;
@@ -193,8 +198,10 @@
     byId("contact-form-heading").textContent = "Add a contact";
     byId("contact-submit").textContent = "Add contact";
     byId("contact-cancel").hidden = true;
-    byId("contact-chat-clear-field").hidden = true;
-    byId("contact-chat").placeholder = "";
+    for (const address of ADDRESSES) {
+      address.input.placeholder = "";
+      if (address.clear) address.clear.hidden = true;
+    }
   }
 
   function edit(contact) {
@@ -204,12 +211,18 @@
     byId("contact-submit").textContent = "Save changes";
     byId("contact-cancel").hidden = false;
     byId("contact-name").value = contact.name;
-    byId("contact-email").value = contact.email || "";
     byId("contact-tier").value = contact.tier;
     byId("contact-language").value = contact.language || "";
-    // The stored chat URL is a secret: it is never sent back, only its masked form.
-    byId("contact-chat").placeholder = contact.chat_url ? `Keep ${contact.chat_url}` : "";
-    byId("contact-chat-clear-field").hidden = !contact.chat_url;
+    for (const address of ADDRESSES) {
+      const stored = contact[address.name];
+      if (!address.secret) {
+        address.input.value = stored || "";
+      } else {
+        // A secret address is never sent back, only its masked form.
+        address.input.placeholder = stored ? `Keep ${stored}` : "";
+        address.clear.hidden = !stored;
+      }
+    }
     byId("contact-form-heading").focus();
   }
 
@@ -217,23 +230,25 @@
 
   contactForm.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const chat = byId("contact-chat").value.trim();
     const body = { name: byId("contact-name").value, tier: byId("contact-tier").value };
-    const email = byId("contact-email").value.trim();
     const language = byId("contact-language").value.trim();
     try {
       let contact;
       if (state.editing) {
-        body.email = email || null;
         body.language = language || null;
-        if (chat) body.chat_url = chat;
-        else if (byId("contact-chat-clear").checked) body.chat_url = null;
+        for (const address of ADDRESSES) {
+          const value = address.input.value.trim();
+          if (value || !address.secret) body[address.name] = value || null;
+          else if (address.clear.querySelector("input").checked) body[address.name] = null;
+        }
         contact = await api("PATCH", `/contacts/${encodeURIComponent(state.editing.id)}`, body);
         replaceContact(contact);
         say(`${contact.name} saved.`);
       } else {
-        if (email) body.email = email;
-        if (chat) body.chat_url = chat;
+        for (const address of ADDRESSES) {
+          const value = address.input.value.trim();
+          if (value) body[address.name] = value;
+        }
         if (language) body.language = language;
         contact = await api("POST", `${orgPath}/contacts`, body);
         state.contacts.push(contact);

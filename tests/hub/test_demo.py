@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from aiohttp import web
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from hub import audit, demo
 from hub.alerts import read_alert
@@ -58,9 +58,9 @@ async def test_seed_enrols_police_bias_and_desks_with_sites_and_both_tiers(
                 select(Contact.tier).where(Contact.organisation_id == org.id))).all()
             assert sites, org.name
             assert Tier.PRIMARY in tiers and Tier.SECONDARY in tiers, org.name
-        chat = (await session.exec(select(Contact.chat_url).where(
-            col(Contact.chat_url).is_not(None)))).all()
-        emails = (await session.exec(select(Contact.email))).all()
+        addresses = (await session.exec(select(Contact.addresses))).all()
+    chat = [a["chat_url"] for a in addresses if "chat_url" in a]
+    emails = [a.get("email") for a in addresses]
     assert chat and all(url and url.startswith("json://127.0.0.1:9/hooks/") for url in chat)
     assert all(email and email.endswith(("@example.org", "@example.com")) for email in emails)
 
@@ -89,17 +89,16 @@ async def test_reseeding_points_the_demo_chat_contacts_at_this_runs_catcher(
     await demo.seed(sessions, clock=Clock())
     operator = "json://127.0.0.1:9/elsewhere/ops-room"
     async with sessions() as session:
-        contact = (await session.exec(select(Contact).where(
-            col(Contact.chat_url).is_(None)))).first()
-        assert contact is not None
-        contact.chat_url = operator
+        contact = next(c for c in (await session.exec(select(Contact))).all()
+                       if "chat_url" not in c.addresses)
+        contact.addresses = {**contact.addresses, "chat_url": operator}
         session.add(contact)
         await session.commit()
     for hooks in ("json://127.0.0.1:8081/demo/hooks", "json://127.0.0.1:9090/demo/hooks"):
         await demo.seed(sessions, clock=Clock(), hooks=hooks)
         async with sessions() as session:
-            chat = set((await session.exec(select(Contact.chat_url).where(
-                col(Contact.chat_url).is_not(None)))).all())
+            chat = {a["chat_url"] for a in (await session.exec(select(Contact.addresses))).all()
+                    if "chat_url" in a}
         seeded = {f"{hooks}/{c.chat_hook}" for org in demo.ORGANISATIONS
                   for c in org.contacts if c.chat_hook}
         assert chat == seeded | {operator}

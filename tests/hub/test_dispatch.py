@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlmodel import select
 
-from hub.app import DISPATCHER, build_channels, renderer
+from hub.app import DISPATCHER, renderer
 from hub.dispatch import Dispatcher, Timing
-from hub.http import SESSIONS, SETTINGS
+from hub.http import PUBLISHING, SESSIONS, SETTINGS
 from hub.messages import Renderer
 from hub.models import AuditEvent, Delivery
 from tests.conftest import INSIDE, Clock, Hub
@@ -176,7 +176,7 @@ async def test_a_live_worker_keeps_its_claim_however_long_the_send_takes(
     await hub.contact(org, "Slow Guard", email="slow@example.org")
     alert = await hub.publish(publisher)
     assert await asyncio.to_thread(sink.receiving.wait, 10)
-    other = Dispatcher(app[SESSIONS], build_channels(app[SETTINGS]), renderer(app[SETTINGS]),
+    other = Dispatcher(app[SESSIONS], app[PUBLISHING].channels, renderer(app[SETTINGS]),
                        clock, timing=Timing(lease_s=0.6))
     for _ in range(5):
         clock.advance(0.5)

@@ -12,16 +12,20 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from channels.registry import Registry
 from hub import db, fanout
 from hub.access import Principal
 from hub.alerts import read_alert
 from hub.http import SESSIONS
 from hub.models import Delivery, Fanout
 from hub.publish import publish
+from hub.settings import Settings
 from partners.models import Contact, Organisation, Role, Site, Tier
 from tests.conftest import INSIDE, OUTSIDE, Hub, alert_body
 from tests.hub.conftest import scrape
 from tests.services import fresh_postgres_database
+
+EMAIL_ON = Registry.of(Settings(smtp_url="smtp://127.0.0.1:25"))
 
 
 async def count(hub: Hub, table: type) -> int:
@@ -112,7 +116,8 @@ async def test_two_settlers_at_once_write_each_delivery_exactly_once(
             await session.flush()
             session.add(Site(organisation_id=tower.id, **INSIDE))
             session.add_all(Contact(organisation_id=tower.id, name=f"Guard {n:03d}",
-                                    tier=Tier.PRIMARY, email=f"guard{n}@example.org")
+                                    tier=Tier.PRIMARY,
+                                    addresses={"email": f"guard{n}@example.org"})
                             for n in range(200))
             await session.commit()
         now = datetime(2026, 11, 21, 17, 0, tzinfo=UTC)
@@ -122,7 +127,7 @@ async def test_two_settlers_at_once_write_each_delivery_exactly_once(
         for _ in range(5):
             async with sessions[0]() as session:
                 published = await publish(session, principal, read_alert(alert_body(), now),
-                                          now, frozenset({"email"}))
+                                          now, EMAIL_ON)
                 alerts.append(published.alert.id)
 
         async def worker() -> int:

@@ -9,7 +9,7 @@ import pytest
 
 from hub.app import ESCALATOR
 from hub.escalation import Escalator
-from hub.http import CLOCK, SESSIONS
+from hub.http import CLOCK, PUBLISHING, SESSIONS
 from tests.conftest import INSIDE, OUTSIDE, SQUARE, Clock, Hub
 from tests.hub.conftest import Sink, settled
 from tests.hub.test_alert_validation import row_counts
@@ -169,6 +169,7 @@ async def test_an_ack_to_an_update_stops_the_original_escalation(hub: Hub, clock
     await hub.call("POST", f"/api/v1/alerts/{updated['id']}/acks", desk, expect=201,
                    json={"status": "acknowledged"})
     clock.advance(3600)
-    escalator = Escalator(hub.client.app[SESSIONS], hub.client.app[CLOCK], frozenset({"email"}),
+    escalator = Escalator(hub.client.app[SESSIONS], hub.client.app[CLOCK],
+                          hub.client.app[PUBLISHING].channels,
                           lambda: None)
     assert await escalator.run_once() == 0
