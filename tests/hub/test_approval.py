@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from hub.http import SESSIONS
+from partners.models import ApiToken, Role
 from tests.conftest import INSIDE, Clock, Hub
 
 
@@ -80,3 +82,27 @@ async def test_a_held_alert_cannot_be_updated_or_cancelled_before_release(hub: H
                                 t["publisher"], expect=409, json={"headline": "Changed"}
                                 if action == "update" else {})
         assert answer["error"] == "not_published"
+
+
+async def test_the_author_cannot_approve_their_own_alert(hub: Hub) -> None:
+    police = await hub.organisation("Toronto Police Service", "police")
+    await hub.partner("Bay Tower Security", INSIDE)
+    issued = await hub.call("POST", "/api/v1/tokens", expect=201,
+                            json={"organisation_id": police, "role": "publisher"})
+    author = issued["token"]
+    held = await hub.publish(author, tlp="TLP:RED")
+    # No endpoint changes a credential's role, but an operator can in the database: the
+    # author now holds the approver role, and still may not be the second pair of eyes.
+    async with hub.client.app[SESSIONS]() as session:
+        token = await session.get(ApiToken, issued["id"])
+        assert token is not None
+        token.role = Role.APPROVER
+        session.add(token)
+        await session.commit()
+    path = f"/api/v1/alerts/{held['id']}"
+    refused = await hub.call("POST", f"{path}/approve", author, expect=403)
+    assert refused["detail"] == "an alert must be approved by someone other than its author"
+    assert (await hub.call("GET", path, author, expect=200))["status"] == "pending"
+    released = await hub.call("POST", f"{path}/approve", await hub.token(police, "approver"),
+                              expect=200)
+    assert released["status"] == "published"

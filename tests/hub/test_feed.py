@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -243,3 +244,28 @@ async def test_a_frame_is_encoded_once_per_alert_not_per_socket(
     assert calls == [created["id"]]
     for ws in desks:
         await ws.close()
+
+
+async def test_a_desk_resumed_past_the_fan_out_does_not_hear_an_alert_twice(hub: Hub) -> None:
+    feed = hub.client.app[FEED]
+    await feed.loop.close()  # this test runs the fan-out's rounds itself
+    publisher = await hub.publisher()
+    _, desk = await hub.partner("Bay Tower Security", INSIDE)
+    fanned = (await hub.publish(publisher, headline="Fanned out"))["seq"]
+    await feed.fan_out_new()
+    waiting = (await hub.publish(publisher, headline="Not fanned out yet"))["seq"]
+    ws = await resumed(hub, desk, since=0)
+    heard = [json.loads((await ws.receive(timeout=5)).data) for _ in range(3)]
+    assert [f.get("seq", f.get("last_seq")) for f in heard] == [fanned, waiting, waiting]
+    assert heard[2]["type"] == "replayed"
+    # The replay went past the fan-out: the desk is live and holds an alert the fan-out has
+    # yet to send, which it must drop rather than write again.
+    assert feed.high_water == fanned and all(d.live for d in feed.desks)
+    await feed.fan_out_new()
+    assert feed.high_water == waiting
+    later = (await hub.publish(publisher, headline="After the replay"))["seq"]
+    await feed.fan_out_new()
+    assert (await next_frame(ws))["seq"] == later  # not `waiting` again
+    with pytest.raises(asyncio.TimeoutError):
+        await ws.receive(timeout=0.3)
+    await ws.close()

@@ -1,13 +1,14 @@
-"""Settings: read once from the environment, each with a default, each in the README."""
+"""Settings: declared once, read once from the environment, the README table made from them."""
 
 from __future__ import annotations
 
-import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from hub.settings import SETTINGS, Settings
+from hub.settings import Settings, markdown_table
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -45,29 +46,52 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "secret.key").stat().st_mode & 0o077 == 0
 
 
-def readme_settings() -> dict[str, str]:
-    """The README's settings table: variable -> the default it states."""
-    rows = {}
-    for line in README.read_text().splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) >= 3 and re.fullmatch(r"`VIGIL_[A-Z0-9_]+`", cells[0]):
-            rows[cells[0].strip("`")] = cells[1]
-    return rows
+def readme_table() -> str:
+    """The README's settings table: from its header row to the first line that is no row."""
+    lines = README.read_text().splitlines()
+    start = lines.index("| variable | default | meaning |")
+    end = next(n for n in range(start, len(lines)) if not lines[n].startswith("|"))
+    return "\n".join(lines[start:end])
 
 
-def test_every_setting_is_in_the_readme_table_with_its_real_default() -> None:
-    table = readme_settings()
-    assert sorted(table) == sorted(s.env for s in SETTINGS)  # none missing, none stale
-    defaults = Settings.from_env({})
+def test_the_readme_table_is_the_one_the_declarations_make() -> None:
+    assert readme_table() == markdown_table()  # none missing, none stale, none reworded
+
+
+def test_python_m_hub_settings_prints_the_table() -> None:
+    printed = subprocess.run([sys.executable, "-m", "hub.settings"], capture_output=True,
+                             text=True, check=True, cwd=README.parent).stdout
+    assert printed == markdown_table() + "\n"
+
+
+def test_the_default_the_readme_states_is_the_one_a_hub_runs_with() -> None:
     built = Settings()  # the dataclass's own defaults, which code and tests construct with
-    for setting in SETTINGS:
-        stated = "unset" if setting.default is None else f"`{setting.default}`"
-        assert table[setting.env] == stated, (setting.env, table[setting.env], stated)
-        # The default the README states is the one a hub with no environment runs with.
-        read = getattr(defaults, setting.attr)
-        assert read == getattr(built, setting.attr), setting.env
-        if setting.default is None:
-            assert read is None, setting.env
-        else:
-            assert str(read) == setting.default or read == type(read)(setting.default) \
-                or str(read) == str(Path(setting.default)), (setting.env, read)
+    assert Settings.from_env({}) == built
+    for line in markdown_table().splitlines()[2:]:
+        name, stated = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        attr = name.strip("`").removeprefix("VIGIL_").lower()
+        if stated == "unset":
+            assert getattr(built, attr) is None, name
+        else:  # setting the variable to the stated default changes nothing
+            read = Settings.from_env({name.strip("`"): stated.strip("`")})
+            assert getattr(read, attr) == getattr(built, attr), (name, stated)
+
+
+def test_each_variable_is_read_as_its_setting_declares() -> None:
+    assert Settings.from_env({"VIGIL_TILE_URL": "NONE"}).tile_url == "none"
+    refused = {"VIGIL_FEED_BUFFER_BYTES": ("0", " must be a positive whole number"),
+               "VIGIL_DELIVERY_LEASE_S": ("-1", " must be a positive number of seconds"),
+               "VIGIL_TILE_URL": ("ftp://t/{z}/{x}/{y}", " must be an http\\(s\\) URL"),
+               "VIGIL_CAP_SIGNING_KEY": ("/no/such.pem", ": no such file: /no/such.pem")}
+    for name, (raw, message) in refused.items():
+        with pytest.raises(ValueError, match=name + message):
+            Settings.from_env({name: raw, "VIGIL_CAP_SIGNING_CERT": __file__})
+
+
+def test_the_cap_signing_key_and_cert_go_together() -> None:
+    with pytest.raises(ValueError, match="go together: set both or neither"):
+        Settings.from_env({"VIGIL_CAP_SIGNING_CERT": __file__})
+    both = Settings.from_env({"VIGIL_CAP_SIGNING_KEY": __file__,
+                              "VIGIL_CAP_SIGNING_CERT": __file__, "VIGIL_SMTP_URL": ""})
+    assert both.cap_signing_key == Path(__file__)
+    assert both.explicit == {"VIGIL_CAP_SIGNING_KEY", "VIGIL_CAP_SIGNING_CERT"}  # "" is unset
