@@ -87,8 +87,9 @@ class Registry:
         self.by_field = {plugin.contact_field: plugin for plugin in plugins}
 
     @classmethod
-    def of(cls, settings: Any, modules: Iterable[str] = BUILT_IN) -> Registry:
-        return cls(load(modules), settings)
+    def of(cls, settings: Any) -> Registry:
+        """The registry of the channel modules the settings name (`VIGIL_CHANNELS`)."""
+        return cls(load(settings.channels), settings)
 
     def __contains__(self, name: object) -> bool:
         return name in self.on

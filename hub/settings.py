@@ -9,6 +9,8 @@ from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from channels.registry import BUILT_IN
+
 # How a setting's variable is read: (variable name, non-empty raw value) -> value.
 Reader = Callable[[str, str], object]
 
@@ -52,6 +54,13 @@ def _tile_url(variable: str, raw: str) -> str:
     return raw
 
 
+def _modules(variable: str, raw: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    if not names:
+        raise ValueError(f"{variable} must name at least one channel module")
+    return names
+
+
 def knob(default: object, *help_parts: str, reader: Reader = _text) -> Any:
     """One setting: its default, the help the README shows (its parts joined by spaces) and
     how its `VIGIL_*` variable is read."""
@@ -73,6 +82,10 @@ class Settings:
         "any SQLAlchemy async URL; `postgresql+asyncpg://...` for scale-out")
     broker_url: str | None = knob(
         None, "`redis://host:port/db` to fan out across processes; unset means in-process")
+    channels: tuple[str, ...] = knob(
+        BUILT_IN, "comma-separated modules, each declaring one delivery channel (a `PLUGIN`:",
+        "see `channels/registry.py`); a channel module of your own is added here",
+        reader=_modules)
     smtp_url: str | None = knob(
         None, "`smtp://host:port` or `smtps://user:pass@host:port`;",
         "unset turns the email channel off")
@@ -189,6 +202,8 @@ def _shown(setting: Field[Any]) -> str:
         return "unset"
     if isinstance(default, float) and default.is_integer():
         default = int(default)
+    if isinstance(default, tuple):
+        return f"`{','.join(default)}`"
     if isinstance(default, Path) and not default.is_absolute():
         return f"`./{default}`"  # Path drops the "./" a reader of the table expects
     return f"`{default}`"
