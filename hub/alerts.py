@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from hub.geo import Area, AreaError, parse_area
+from hub.geo import Area, AreaError, parse_area, stored_area
 from hub.models import Alert, CapMessage
 from hub.tlp import Tlp
 from partners.validation import Checker
@@ -52,9 +52,6 @@ class Certainty(enum.StrEnum):
     UNKNOWN = "Unknown"
 
 
-FIELDS = ("headline", "event", "category", "severity", "urgency", "certainty", "tlp",
-          "description", "instruction", "area", "area_name", "expires", "ack_within_s",
-          "language")
 MAX_ACK_WITHIN_S = 7 * 24 * 3600
 MAX_EXPIRY = timedelta(days=366)
 # The longest each text may be, here and in the OpenAPI document; headline and event are
@@ -82,8 +79,12 @@ class Origin:
         return str(infos[0].get("sender_name") or self.summary.get("sender") or "")[:400]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AlertDraft:
+    """An alert's content: the one declaration of its fields. The request body, the stored
+    columns, a revision's merge and the JSON all follow it (`FIELDS`, `columns`,
+    `of_alert`); keyword construction only, so two fields of one type cannot swap."""
+
     headline: str
     event: str
     category: Category
@@ -101,6 +102,26 @@ class AlertDraft:
     # ("Financial District BIA"), an imported alert's areaDesc, or what the sender typed.
     area_name: str = ""
     origin: Origin | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The stored alert's columns for this content (the area as GeoJSON)."""
+        values = {name: getattr(self, name) for name in FIELDS}
+        return {**values, "area": self.area.json}
+
+    @classmethod
+    def of_alert(cls, alert: Alert) -> AlertDraft:
+        """A stored alert's content, as a draft to revise."""
+        values: dict[str, Any] = {name: getattr(alert, name) for name in FIELDS}
+        values.update({name: kind(values[name]) for name, kind in ENUMERATED.items()})
+        return cls(**{**values, "area": stored_area(alert.area)})
+
+
+# What a publish request may carry: every field of the draft but where it came from.
+FIELDS = tuple(f.name for f in fields(AlertDraft) if f.name != "origin")
+# The fields whose stored strings are read back as their enumerations.
+ENUMERATED: dict[str, type[enum.StrEnum]] = {
+    "category": Category, "severity": Severity, "urgency": Urgency, "certainty": Certainty,
+    "tlp": Tlp}
 
 
 def read_alert(body: object, now: datetime) -> AlertDraft:
@@ -134,9 +155,11 @@ def read_alert(body: object, now: datetime) -> AlertDraft:
     check.done()
     assert headline and event and category and severity and urgency and certainty and tlp
     assert area is not None
-    return AlertDraft(headline, event, category, severity, urgency, certainty, tlp,
-                      description or "", instruction or "", area, expires, ack_within_s,
-                      language or "en-CA", area_name or "")
+    return AlertDraft(headline=headline, event=event, category=category, severity=severity,
+                      urgency=urgency, certainty=certainty, tlp=tlp,
+                      description=description or "", instruction=instruction or "",
+                      area=area, area_name=area_name or "", expires=expires,
+                      ack_within_s=ack_within_s, language=language or "en-CA")
 
 
 def _read_expires(check: Checker, now: datetime) -> datetime | None:
@@ -173,20 +196,8 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "references": alert.references_id,
         "sender_organisation_id": alert.sender_org_id,
         "sender_name": alert.sender_name,
-        "headline": alert.headline,
-        "event": alert.event,
-        "category": alert.category,
-        "severity": alert.severity,
-        "urgency": alert.urgency,
-        "certainty": alert.certainty,
-        "tlp": alert.tlp,
-        "description": alert.description,
-        "instruction": alert.instruction,
-        "language": alert.language,
-        "area": alert.area,
-        "area_name": alert.area_name,
+        **{name: getattr(alert, name) for name in FIELDS},
         "expires": alert.expires.isoformat() if alert.expires else None,
-        "ack_within_s": alert.ack_within_s,
         "sent": alert.sent_at.isoformat() if alert.sent_at else None,
         "created": alert.created_at.isoformat(),
         "cap": alert.cap,

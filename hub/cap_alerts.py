@@ -77,17 +77,21 @@ def draft_of(message: Message) -> AlertDraft:
     area = geofence(message)
     if info is None:
         headline = message.note or f"{message.msg_type} from {message.sender}"
-        return AlertDraft(headline[:200], "(no information)", Category.OTHER, Severity.UNKNOWN,
-                          Urgency.UNKNOWN, Certainty.UNKNOWN, tlp_of(message), "", "", area,
-                          None, None, "en-US")
+        return AlertDraft(headline=headline[:MAX_TEXT["headline"]], event="(no information)",
+                          category=Category.OTHER, severity=Severity.UNKNOWN,
+                          urgency=Urgency.UNKNOWN, certainty=Certainty.UNKNOWN,
+                          tlp=tlp_of(message), description="", instruction="", area=area,
+                          expires=None, ack_within_s=None, language="en-US")
     category = next((Category(c) for c in info.categories if c in set(Category)),
                     Category.OTHER)
-    headline = (info.headline or info.event)[:200]
-    return AlertDraft(headline, info.event[:200], category, Severity(info.severity),
-                      Urgency(info.urgency), Certainty(info.certainty), tlp_of(message),
-                      (info.description or "")[:20_000], (info.instruction or "")[:10_000],
-                      area, info.expires, _ack_within(info), info.language[:35],
-                      area_name=_area_name(info))
+    headline = (info.headline or info.event)[:MAX_TEXT["headline"]]
+    return AlertDraft(headline=headline, event=info.event[:MAX_TEXT["event"]], category=category,
+                      severity=Severity(info.severity), urgency=Urgency(info.urgency),
+                      certainty=Certainty(info.certainty), tlp=tlp_of(message),
+                      description=(info.description or "")[:MAX_TEXT["description"]],
+                      instruction=(info.instruction or "")[:MAX_TEXT["instruction"]], area=area,
+                      area_name=_area_name(info), expires=info.expires,
+                      ack_within_s=_ack_within(info), language=info.language[:35])
 
 
 def _area_name(info: Info) -> str:

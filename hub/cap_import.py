@@ -23,7 +23,7 @@ from hub.geo import AreaError
 from hub.models import Alert, CapMessage, MsgType
 from hub.publish import Published, publish
 from hub.publishing import Publishing
-from hub.revisions import STRICTNESS, chain, draft_of_alert, write_revision
+from hub.revisions import STRICTNESS, chain, write_revision
 from hub.tlp import Tlp
 
 IMPORTED_TYPES = ("Alert", "Update", "Cancel")
@@ -66,7 +66,7 @@ async def import_cap(session: AsyncSession, principal: Principal, data: bytes, n
                                     "an update may keep that label or make it stricter")])
     if message.msg_type == "Cancel" and not message.infos:
         # A bare Cancel carries no words of its own: repeat the alert it withdraws.
-        draft = replace(draft_of_alert(latest), origin=draft.origin,
+        draft = replace(AlertDraft.of_alert(latest), origin=draft.origin,
                         description=message.note or latest.description)
     kind = MsgType.CANCEL if message.msg_type == "Cancel" else MsgType.UPDATE
     return await write_revision(session, principal, root, kind, draft, now, channels)

@@ -110,12 +110,7 @@ async def publish(session: AsyncSession, principal: Principal, draft: AlertDraft
         sender_org_id=principal.organisation_id, created_by=principal.actor,
         sender_name=draft.origin.sender_name if draft.origin
         else await _organisation_name(session, principal.organisation_id),
-        headline=draft.headline, event=draft.event, category=draft.category,
-        severity=draft.severity, urgency=draft.urgency, certainty=draft.certainty,
-        tlp=draft.tlp, description=draft.description, instruction=draft.instruction,
-        language=draft.language, area=draft.area.json, area_name=draft.area_name,
-        expires=draft.expires, ack_within_s=draft.ack_within_s, created_at=now,
-    )
+        created_at=now, **draft.columns())
     keep_origin(session, alert, draft)
     # Written by one INSERT, not the ORM; `alert` stays a plain object the caller reads.
     await (await session.connection()).execute(

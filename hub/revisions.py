@@ -17,14 +17,10 @@ from hub.alerts import (
     FIELDS,
     NULLABLE,
     AlertDraft,
-    Category,
-    Certainty,
-    Severity,
-    Urgency,
     read_alert,
 )
 from hub.fanout import write_deliveries
-from hub.geo import NOWHERE, stored_area
+from hub.geo import NOWHERE
 from hub.incidents import in_chain
 from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatus, MsgType
 from hub.publish import Published, commit_released, keep_origin
@@ -41,7 +37,7 @@ async def revise(session: AsyncSession, principal: Principal, alert_id: str, kin
                  body: object, now: datetime, channels: Registry) -> Published:
     """Write an Update or Cancel of the alert (or of its latest revision) and commit it."""
     root, latest = await chain(session, principal, alert_id)
-    draft = draft_of_alert(latest) if kind is MsgType.CANCEL else _changed(latest, body, now)
+    draft = AlertDraft.of_alert(latest) if kind is MsgType.CANCEL else _changed(latest, body, now)
     if kind is MsgType.CANCEL:
         draft = _with_note(draft, body)
     return await write_revision(session, principal, root, kind, draft, now, channels)
@@ -56,7 +52,7 @@ async def write_revision(session: AsyncSession, principal: Principal, root: Aler
                      sender_name=draft.origin.sender_name if draft.origin
                      else root.sender_name,
                      created_by=principal.actor, created_at=now,
-                     **_columns(draft))
+                     **draft.columns())
     session.add(revision)
     await session.flush()
     keep_origin(session, revision, draft)
@@ -88,15 +84,6 @@ async def chain(session: AsyncSession, principal: Principal, alert_id: str
     return root, (revisions[-1] if revisions else root)
 
 
-def draft_of_alert(alert: Alert) -> AlertDraft:
-    """A stored alert's content, as a draft to revise."""
-    return AlertDraft(alert.headline, alert.event, Category(alert.category),
-                      Severity(alert.severity), Urgency(alert.urgency),
-                      Certainty(alert.certainty), Tlp(alert.tlp), alert.description,
-                      alert.instruction, stored_area(alert.area), alert.expires,
-                      alert.ack_within_s, alert.language, alert.area_name)
-
-
 def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:
     if not isinstance(body, dict):
         raise InvalidInput({"body": "must be a JSON object of the fields to change"})
@@ -125,15 +112,6 @@ def _with_note(draft: AlertDraft, body: object) -> AlertDraft:
     note = check.text("note", required=False, max_len=10_000)
     check.done()
     return replace(draft, description=note) if note else draft
-
-
-def _columns(draft: AlertDraft) -> dict[str, Any]:
-    return {"headline": draft.headline, "event": draft.event, "category": draft.category,
-            "severity": draft.severity, "urgency": draft.urgency,
-            "certainty": draft.certainty, "tlp": draft.tlp, "description": draft.description,
-            "instruction": draft.instruction, "language": draft.language,
-            "area": draft.area.json, "area_name": draft.area_name, "expires": draft.expires,
-            "ack_within_s": draft.ack_within_s}
 
 
 async def _reach(session: AsyncSession, root: Alert, draft: AlertDraft,

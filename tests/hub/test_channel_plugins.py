@@ -15,7 +15,7 @@ import pytest
 from channels.registry import BUILT_IN, Registry, load
 from hub.settings import Settings
 from tests.channels.pager import pages_file
-from tests.conftest import INSIDE, Hub, alert_body
+from tests.conftest import INSIDE, Hub
 
 PAGER = "tests.channels.pager"
 NUMBER = "+14165550100"
@@ -109,11 +109,11 @@ def test_the_channels_setting_names_the_modules() -> None:
 
 
 def test_a_module_without_a_plugin_or_a_second_one_of_a_name_is_refused() -> None:
-    with pytest.raises(ValueError, match="tests.conftest declares no channel PLUGIN"):
+    with pytest.raises(ValueError, match=r"tests\.conftest declares no channel PLUGIN"):
         load(["tests.conftest"])
-    with pytest.raises(ValueError, match="declares the channel 'email' .* twice"):
+    with pytest.raises(ValueError, match=r"declares the channel 'email' .* twice"):
         load(["channels.email", "channels.email"])
-    with pytest.raises(ValueError, match="no.such declares no channel PLUGIN"):
+    with pytest.raises(ValueError, match=r"no\.such declares no channel PLUGIN"):
         load(["no.such"])
 
 
