@@ -1,4 +1,4 @@
-"""hub.cap_signature: enveloped XML-DSig on CAP alerts, made and checked offline."""
+"""hub.cap.signature: enveloped XML-DSig on CAP alerts, made and checked offline."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from hub.cap import NS_12, NS_DSIG, CapArea, Info, Message
-from hub.cap_signature import sign, verify
-from hub.cap_write import dump
+from hub.cap.signature import sign, verify
+from hub.cap.write import dump
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLES = DATA / "cap-samples"
@@ -180,7 +180,7 @@ def test_canada_naads_sample_tampered_is_invalid() -> None:
 def test_usgs_earthquake_sample_is_valid_with_a_bare_key() -> None:
     # RSA-SHA1 with inclusive c14n "#WithComments" and only an RSAKeyValue (no certificate):
     # intact, so valid, but there is no certificate to name a signer by; the detail gives the
-    # key's SHA-256 fingerprint instead. (It only verifies because cap_signature canonicalises
+    # key's SHA-256 fingerprint instead. (It only verifies because hub.cap.signature canonicalises
     # SignedInfo from a standalone copy: libxml2 2.14 wrongly adds xmlns="" to grandchildren of
     # an inclusive-c14n subtree, which made signxml reject this correct signature.)
     check = verify((SAMPLES / "earthquake_signed.cap").read_bytes())
