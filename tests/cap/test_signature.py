@@ -137,6 +137,18 @@ def test_signature_over_only_part_of_the_alert_is_refused(rsa_signer: tuple[byte
     assert 'URI=""' in check.detail
 
 
+def test_an_entity_is_never_expanded_into_a_signed_alert(rsa_signer: tuple[bytes, bytes]) -> None:
+    # Expanded, &place; would give back exactly the signed headline; the hardened parser
+    # leaves it unresolved, so the signature cannot hold for it.
+    signed = sign(dump(message()), *rsa_signer)
+    dtd = b'?>\n<!DOCTYPE alert [<!ENTITY place "King">]>\n'
+    entity = signed.replace(b"?>\n", dtd, 1).replace(b"Gas leak at King", b"Gas leak at &place;")
+    assert entity.count(b"&place;") == 1
+    check = verify(entity)
+    assert check.status == "invalid"
+    assert "place" in check.detail
+
+
 def test_not_xml_is_invalid_without_raising() -> None:
     assert verify(b"<alert><unclosed></alert>").status == "invalid"
 
@@ -149,6 +161,10 @@ def test_countersignature_over_an_earlier_signature_verifies(
     assert check.status == "valid", check.detail
     assert check.signer is not None
     assert "CN=alerts.vigil.test" in check.signer and "CN=relay.vigil.test" in check.signer
+    # The relay's signature covers the first one, so it holds as XML-DSig defines it: only
+    # when the second <ds:Signature> itself is the one checked (SignxmlHooks._get_signature).
+    assert "Signature 2 of 2 is intact: RSA_SHA256" in check.detail
+    assert "Signature 1 of 2 is intact with the other signatures set aside" in check.detail
 
 
 def test_canada_naads_sample_both_signatures_hold_when_set_side_by_side() -> None:
