@@ -3,7 +3,7 @@
     python bench/cap_parsing.py [--rounds N]
 
 Times `hub.cap.parse` on each valid sample, on xee.cap and on billion-laughs documents of
-growing depth (each level multiplies the expansion by ten), and `hub.cap_signature.verify`
+growing depth (each level multiplies the expansion by ten), and `hub.cap.signature.verify`
 on the signed samples. A refused hostile document must cost about the same at every depth:
 nothing is expanded.
 """
@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from hub.cap import CapInvalid, parse
-from hub.cap_signature import verify
+from hub.cap.signature import verify
 
 SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "cap-samples"
 INVALID = {"invalid.cap", "canada_errors.cap", "noaa_errors.cap", "xee.cap"}

@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from hub.cap.signature import sign
+from hub.cap.write import dump
 from hub.cap_alerts import Identity, Sent, cap_time, message_of
-from hub.cap_signature import sign
-from hub.cap_write import dump
 from hub.models import Alert, CapMessage
 from hub.settings import Settings
 from partners.models import Organisation

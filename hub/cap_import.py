@@ -17,8 +17,8 @@ from hub import audit
 from hub.access import Conflict, Forbidden, Principal
 from hub.alerts import AlertDraft, Origin
 from hub.cap import CapInvalid, Message, Violation, parse
+from hub.cap.signature import SignatureCheck, verify
 from hub.cap_alerts import DELIVERED_STATUSES, Identity, draft_of, summary
-from hub.cap_signature import SignatureCheck, verify
 from hub.geo import AreaError
 from hub.models import Alert, CapMessage, MsgType
 from hub.publish import Published, publish

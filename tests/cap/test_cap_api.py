@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from hub.cap import MAX_DOCUMENT_BYTES, parse
-from hub.cap_signature import sign, verify
+from hub.cap.signature import sign, verify
 from tests.cap.conftest import SAMPLES, VALID_SAMPLES
 from tests.capdoc import AROUND_INSIDE, AROUND_OUTSIDE, cap_alert, info, reference
 from tests.conftest import INSIDE, NOW, OUTSIDE, SQUARE, Browser, Clock, Hub

@@ -1,4 +1,4 @@
-"""hub.cap_signature: enveloped XML-DSig on CAP alerts, made and checked offline."""
+"""hub.cap.signature: enveloped XML-DSig on CAP alerts, made and checked offline."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from hub.cap import NS_12, NS_DSIG, CapArea, Info, Message
-from hub.cap_signature import sign, verify
-from hub.cap_write import dump
+from hub.cap.signature import sign, verify
+from hub.cap.write import dump
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SAMPLES = DATA / "cap-samples"
@@ -137,6 +137,18 @@ def test_signature_over_only_part_of_the_alert_is_refused(rsa_signer: tuple[byte
     assert 'URI=""' in check.detail
 
 
+def test_an_entity_is_never_expanded_into_a_signed_alert(rsa_signer: tuple[bytes, bytes]) -> None:
+    # Expanded, &place; would give back exactly the signed headline; the hardened parser
+    # leaves it unresolved, so the signature cannot hold for it.
+    signed = sign(dump(message()), *rsa_signer)
+    dtd = b'?>\n<!DOCTYPE alert [<!ENTITY place "King">]>\n'
+    entity = signed.replace(b"?>\n", dtd, 1).replace(b"Gas leak at King", b"Gas leak at &place;")
+    assert entity.count(b"&place;") == 1
+    check = verify(entity)
+    assert check.status == "invalid"
+    assert "place" in check.detail
+
+
 def test_not_xml_is_invalid_without_raising() -> None:
     assert verify(b"<alert><unclosed></alert>").status == "invalid"
 
@@ -149,6 +161,10 @@ def test_countersignature_over_an_earlier_signature_verifies(
     assert check.status == "valid", check.detail
     assert check.signer is not None
     assert "CN=alerts.vigil.test" in check.signer and "CN=relay.vigil.test" in check.signer
+    # The relay's signature covers the first one, so it holds as XML-DSig defines it: only
+    # when the second <ds:Signature> itself is the one checked (SignxmlHooks._get_signature).
+    assert "Signature 2 of 2 is intact: RSA_SHA256" in check.detail
+    assert "Signature 1 of 2 is intact with the other signatures set aside" in check.detail
 
 
 def test_canada_naads_sample_both_signatures_hold_when_set_side_by_side() -> None:
@@ -180,7 +196,7 @@ def test_canada_naads_sample_tampered_is_invalid() -> None:
 def test_usgs_earthquake_sample_is_valid_with_a_bare_key() -> None:
     # RSA-SHA1 with inclusive c14n "#WithComments" and only an RSAKeyValue (no certificate):
     # intact, so valid, but there is no certificate to name a signer by; the detail gives the
-    # key's SHA-256 fingerprint instead. (It only verifies because cap_signature canonicalises
+    # key's SHA-256 fingerprint instead. (It only verifies because hub.cap.signature canonicalises
     # SignedInfo from a standalone copy: libxml2 2.14 wrongly adds xmlns="" to grandchildren of
     # an inclusive-c14n subtree, which made signxml reject this correct signature.)
     check = verify((SAMPLES / "earthquake_signed.cap").read_bytes())

@@ -1,4 +1,4 @@
-"""hub.cap_write.dump: CAP 1.2 that the OASIS schema accepts and that reads back unchanged."""
+"""hub.cap.write.dump: CAP 1.2 that the OASIS schema accepts and that reads back unchanged."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from hub.cap import NS_12, CapArea, Circle, Info, Message, Pair, Reference, Resource, parse
-from hub.cap_write import dump, format_datetime, format_number
+from hub.cap.write import dump, format_datetime, format_number
 from tests.cap.conftest import VALID_SAMPLES
 
 DATA = Path(__file__).resolve().parents[1] / "data"

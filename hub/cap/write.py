@@ -2,6 +2,9 @@
 
 Built with lxml, which escapes markup and carriage returns and refuses characters XML cannot
 carry (ValueError), so what `dump` writes always parses back to the same text.
+
+Its one import from outside `hub.cap` is `partners.validation.xml_safe`, a stdlib-only leaf:
+the characters XML cannot carry are declared there once, for input checks and every writer.
 """
 
 from __future__ import annotations

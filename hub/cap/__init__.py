@@ -2,7 +2,12 @@
 
 `parse(data)` turns a document's bytes into a `Message` or raises `CapInvalid` listing every
 violation with its element path. The model mirrors CAP's elements one for one, so writing
-a parsed message back out (`hub.cap_write.dump`) loses nothing Vigil understands.
+a parsed message back out (`hub.cap.write.dump`) loses nothing Vigil understands.
+
+The package is CAP on its own: this reader, its value rules (`rules`), the writer (`write`)
+and XML-DSig signatures (`signature`). It imports nothing else from the hub; turning a
+`Message` into an alert and back, import and export live beside publishing (`hub.cap_alerts`,
+`hub.cap_import`, `hub.cap_export`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as defused_et
 from defusedxml import DefusedXmlException
 
-from hub import cap_rules as rules
+from hub.cap import rules
 
 NS_12 = "urn:oasis:names:tc:emergency:cap:1.2"
 NS_11 = "urn:oasis:names:tc:emergency:cap:1.1"

@@ -10,11 +10,16 @@ the originator's, each computed over the alert without any signature). Each sign
 checked as XML-DSig defines it (the enveloped-signature transform removes only itself); if its
 digest does not match, it is checked once more with the other signatures removed. Either way
 everything in the alert except `<ds:Signature>` elements is covered.
+
+The bytes are parsed once, by `_parser()`, and signxml is handed that tree; the copies signxml
+makes of it go through the same parser. (`hub.cap.parse` reads the same bytes with defusedxml:
+signxml needs lxml's tree, with its comments and prefixes, which the stdlib's cannot carry.)
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,12 +111,23 @@ class _Outcome:
     sentence: str
 
 
-class _Verifier(XMLVerifier):
-    """signxml's verifier, pointed at the `index`-th signature child of the root.
+SIGNXML_CHECKED = "5.2.0"  # the signxml whose private hooks SignxmlHooks was checked against
 
-    It also canonicalises with inclusive c14n from a standalone copy of the node: libxml2 2.14
-    wrongly writes `xmlns=""` on grandchildren when canonicalising a subtree whose default
-    namespace is declared on an ancestor, which breaks valid inclusive-c14n signatures.
+
+class SignxmlHooks(XMLVerifier):
+    """signxml's verifier with the two private methods no public option replaces; the only
+    place this module reaches inside signxml (checked against `SIGNXML_CHECKED`, hence the
+    `<6` pin; tests/cap/test_signxml_hooks.py fails if either method changes shape).
+
+    `_get_signature` picks the `index`-th `<ds:Signature>` child of the root: the public
+    `SignatureConfiguration.location` is only a path prefix to which signxml appends
+    `ds:Signature` and takes the first match, so it cannot name the second of two siblings.
+
+    `_c14n` canonicalises with inclusive c14n from a standalone copy of the node: libxml2 2.14
+    (2.14.6 as lxml 6.2 bundles it) wrongly writes `xmlns=""` on grandchildren when
+    canonicalising a subtree whose default namespace is declared on an ancestor, which breaks
+    valid inclusive-c14n signatures. signxml's public `excise_empty_xmlns_declarations` is no
+    cure: it strips every `xmlns=""`, the legitimate ones too.
     """
 
     def __init__(self, index: int) -> None:
@@ -127,7 +143,8 @@ class _Verifier(XMLVerifier):
             return bytes(super()._c14n(nodes, algorithm, inclusive_ns_prefixes))
         if not isinstance(nodes, list):
             nodes = [nodes]
-        standalone = [etree.fromstring(etree.tostring(node), parser=_parser()) for node in nodes]
+        standalone = [etree.fromstring(etree.tostring(node), parser=self.parser)
+                      for node in nodes]
         return bytes(super()._c14n(standalone, algorithm, inclusive_ns_prefixes))
 
 
@@ -168,7 +185,7 @@ def _verify(root: Any, index: int, certificates: list[x509.Certificate]
     except InvalidDigest:
         if len(root.findall(_SIGNATURE)) == 1:
             raise
-    alone = etree.fromstring(etree.tostring(root), parser=_parser())
+    alone = copy.deepcopy(root)
     for position, other in enumerate(alone.findall(_SIGNATURE)):
         if position != index:
             _remove_keeping_tail(other)
@@ -178,16 +195,16 @@ def _verify(root: Any, index: int, certificates: list[x509.Certificate]
 def _verify_in(root: Any, index: int, certificates: list[x509.Certificate]
                ) -> tuple[x509.Certificate | None, bytes]:
     if not certificates:
-        result = _Verifier(index).verify(root, validate_schema=False,
-                                         expect_config=_config(require_x509=False))
+        result = SignxmlHooks(index).verify(root, validate_schema=False, parser=_parser(),
+                                            expect_config=_config(require_x509=False))
         return None, _key_used(result)
     error: Exception | None = None
     for certificate in certificates:  # a chain may be listed in any order; the leaf verifies
         # Validity dates are reported, not enforced: old alerts carry long-expired certificates.
         config = _config(require_x509=True, verification_time=certificate.not_valid_before_utc)
         try:
-            result = _Verifier(index).verify(root, x509_cert=certificate, validate_schema=False,
-                                             expect_config=config)
+            result = SignxmlHooks(index).verify(root, x509_cert=certificate, parser=_parser(),
+                                                validate_schema=False, expect_config=config)
             return certificate, _key_used(result)
         except Exception as exc:
             error = exc
@@ -275,5 +292,8 @@ def _remove_keeping_tail(element: Any) -> None:
 
 
 def _parser() -> Any:
+    """The parser of every signature check, hardened as defusedxml hardens expat: no DTD
+    loaded, no entity resolved, nothing fetched, no huge trees. signxml serialises and re-parses
+    the tree it is handed (`XMLProcessor.get_root`); `parser=` makes it use this one too."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                            huge_tree=False, remove_comments=False)
