@@ -73,7 +73,7 @@ async def resident_principal(session: AsyncSession, secret: str) -> Principal:
 
 async def person(session: AsyncSession, user: User) -> Principal:
     """The principal of a signed-in person."""
-    return Principal(f"user:{user.id}", Role(user.role), user.organisation_id, user.contact_id,
+    return Principal(f"user:{user.id}", user.role, user.organisation_id, user.contact_id,
                      await _runs_hub(session, user.role, user.organisation_id))
 
 

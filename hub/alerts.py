@@ -2,55 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
+from hub.cap import Category, Certainty, Severity, Urgency
 from hub.geo import Area, AreaError, parse_area, stored_area
 from hub.models import Alert, CapMessage
 from hub.tlp import Tlp
 from partners.validation import Checker
-
-
-class Category(enum.StrEnum):
-    GEO = "Geo"
-    MET = "Met"
-    SAFETY = "Safety"
-    SECURITY = "Security"
-    RESCUE = "Rescue"
-    FIRE = "Fire"
-    HEALTH = "Health"
-    ENV = "Env"
-    TRANSPORT = "Transport"
-    INFRA = "Infra"
-    CBRNE = "CBRNE"
-    OTHER = "Other"
-
-
-class Severity(enum.StrEnum):
-    EXTREME = "Extreme"
-    SEVERE = "Severe"
-    MODERATE = "Moderate"
-    MINOR = "Minor"
-    UNKNOWN = "Unknown"
-
-
-class Urgency(enum.StrEnum):
-    IMMEDIATE = "Immediate"
-    EXPECTED = "Expected"
-    FUTURE = "Future"
-    PAST = "Past"
-    UNKNOWN = "Unknown"
-
-
-class Certainty(enum.StrEnum):
-    OBSERVED = "Observed"
-    LIKELY = "Likely"
-    POSSIBLE = "Possible"
-    UNLIKELY = "Unlikely"
-    UNKNOWN = "Unknown"
-
 
 MAX_ACK_WITHIN_S = 7 * 24 * 3600
 MAX_EXPIRY = timedelta(days=366)
@@ -112,16 +72,11 @@ class AlertDraft:
     def of_alert(cls, alert: Alert) -> AlertDraft:
         """A stored alert's content, as a draft to revise."""
         values: dict[str, Any] = {name: getattr(alert, name) for name in FIELDS}
-        values.update({name: kind(values[name]) for name, kind in ENUMERATED.items()})
         return cls(**{**values, "area": stored_area(alert.area)})
 
 
 # What a publish request may carry: every field of the draft but where it came from.
 FIELDS = tuple(f.name for f in fields(AlertDraft) if f.name != "origin")
-# The fields whose stored strings are read back as their enumerations.
-ENUMERATED: dict[str, type[enum.StrEnum]] = {
-    "category": Category, "severity": Severity, "urgency": Urgency, "certainty": Certainty,
-    "tlp": Tlp}
 
 
 def read_alert(body: object, now: datetime) -> AlertDraft:

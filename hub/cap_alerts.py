@@ -24,12 +24,19 @@ from hub.alerts import (
     MAX_ACK_WITHIN_S,
     MAX_TEXT,
     AlertDraft,
+)
+from hub.cap import (
+    CapArea,
     Category,
     Certainty,
+    Circle,
+    Info,
+    Message,
+    Pair,
+    Reference,
     Severity,
     Urgency,
 )
-from hub.cap import CapArea, Circle, Info, Message, Pair, Reference
 from hub.geo import NOWHERE, Area, AreaError, describe_area, parse_area
 from hub.models import Alert, AlertStatus
 from hub.tlp import Tlp
@@ -276,7 +283,7 @@ class Sent:
 def message_of(alert: Alert, identity: Identity, earlier: Sequence[Sent],
                sender_name: str | None, public_url: str) -> Message:
     """A Vigil alert as a CAP 1.2 message (one `<info>`, one `<area>`)."""
-    tlp = Tlp(alert.tlp)
+    tlp = alert.tlp
     parameters = (Pair(ACK_PARAMETER, str(alert.ack_within_s)),) if alert.ack_within_s else ()
     area = _cap_area(alert.area, alert.area_name)
     info = Info(

@@ -24,7 +24,6 @@ from hub.models import Alert, CapMessage, MsgType
 from hub.publish import Published, publish
 from hub.publishing import Publishing
 from hub.revisions import STRICTNESS, chain, write_revision
-from hub.tlp import Tlp
 
 IMPORTED_TYPES = ("Alert", "Update", "Cancel")
 
@@ -61,7 +60,7 @@ async def import_cap(session: AsyncSession, principal: Principal, data: bytes, n
         hold = withheld is None and publishing.needs_approval(draft)
         return await publish(session, principal, draft, now, channels, hold=hold)
     root, latest = await chain(session, principal, root.id)
-    if STRICTNESS.index(draft.tlp) > STRICTNESS.index(Tlp(latest.tlp)):
+    if STRICTNESS.index(draft.tlp) > STRICTNESS.index(latest.tlp):
         raise CapInvalid([Violation("/alert/scope", f"the alert it updates is {latest.tlp}; "
                                     "an update may keep that label or make it stricter")])
     if message.msg_type == "Cancel" and not message.infos:

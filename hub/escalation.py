@@ -18,7 +18,6 @@ from hub.fanout import write_deliveries
 from hub.metrics import Metrics
 from hub.models import Alert, Escalation, EscalationStatus
 from hub.targeting import tier_recipients
-from hub.tlp import Tlp
 from partners.models import Tier
 
 log = logging.getLogger(__name__)
@@ -85,7 +84,7 @@ class Escalator:
             timer.status, timer.settled_by = EscalationStatus.CANCELLED, "expired"
             session.add(timer)
             return False
-        recipients = await tier_recipients(session, [timer.organisation_id], Tlp(alert.tlp),
+        recipients = await tier_recipients(session, [timer.organisation_id], alert.tlp,
                                            self.channels, Tier.SECONDARY)
         await write_deliveries(session, alert.id, recipients, now, "escalation")
         await audit.record(session, ACTOR, "alert.escalate", alert.id,

@@ -16,7 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import fanout, reports
 from hub.access import NotFound, Principal, visible, visible_alert
 from hub.acks import ack_json
-from hub.alerts import Urgency, alert_json
+from hub.alerts import alert_json
+from hub.cap import Urgency
 from hub.models import (
     Ack,
     Alert,

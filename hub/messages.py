@@ -69,7 +69,7 @@ class Renderer:
 
     def _context(self, alert: Alert, unsubscribe_url: str | None,
                  language: str | None) -> dict[str, Any]:
-        tlp = Tlp(alert.tlp)
+        tlp = alert.tlp
         return {
             "alert": alert, "words": texts(alert, [language] if language else []),
             "tlp_rule": EXPLANATIONS[tlp], "tlp_colour": TLP_COLOURS[tlp],

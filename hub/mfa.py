@@ -19,7 +19,7 @@ _PURPOSE = "totp-seed"
 
 
 def mfa_required(user: User) -> bool:
-    return Role(user.role) in MFA_ROLES
+    return user.role in MFA_ROLES
 
 
 def new_seed(user: User, secret_key: str) -> str:

@@ -9,7 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from partners.models import UtcDateTime, new_id, utcnow
+from hub.cap import Category, Certainty, Severity, Urgency
+from hub.tlp import Tlp
+from partners.models import StoredEnum, UtcDateTime, new_id, utcnow
 
 
 class AlertStatus(enum.StrEnum):
@@ -53,8 +55,8 @@ class Alert(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     seq: int | None = Field(default=None, sa_type=sa.BigInteger,
                             sa_column_kwargs={"unique": True})
-    status: str = Field(max_length=16)
-    msg_type: str = Field(default=MsgType.ALERT, max_length=8)
+    status: AlertStatus = Field(sa_type=StoredEnum(AlertStatus, 16))
+    msg_type: MsgType = Field(default=MsgType.ALERT, sa_type=StoredEnum(MsgType, 8))
     references_id: str | None = Field(default=None, foreign_key="alert.id", max_length=32)
     sender_org_id: str | None = Field(default=None, foreign_key="organisation.id",
                                       max_length=32)
@@ -65,11 +67,11 @@ class Alert(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     headline: str = Field(max_length=200)
     event: str = Field(max_length=200)
-    category: str = Field(max_length=16)
-    severity: str = Field(max_length=16)
-    urgency: str = Field(max_length=16)
-    certainty: str = Field(max_length=16)
-    tlp: str = Field(max_length=20)
+    category: Category = Field(sa_type=StoredEnum(Category, 16))
+    severity: Severity = Field(sa_type=StoredEnum(Severity, 16))
+    urgency: Urgency = Field(sa_type=StoredEnum(Urgency, 16))
+    certainty: Certainty = Field(sa_type=StoredEnum(Certainty, 16))
+    tlp: Tlp = Field(sa_type=StoredEnum(Tlp, 20))
     description: str = Field(default="", sa_type=sa.Text)
     instruction: str = Field(default="", sa_type=sa.Text)
     language: str = Field(default="en-CA", max_length=35)
@@ -121,7 +123,8 @@ class Delivery(SQLModel, table=True):
     channel: str = Field(max_length=16)
     recipient: str = Field(max_length=400)
     idempotency_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    status: str = Field(default=DeliveryStatus.PENDING, max_length=16, index=True)
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, index=True,
+                                   sa_type=StoredEnum(DeliveryStatus, 16))
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -164,7 +167,8 @@ class Escalation(SQLModel, table=True):
     alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
     organisation_id: str = Field(foreign_key="organisation.id", max_length=32)
     due_at: datetime = Field(sa_type=UtcDateTime, index=True)
-    status: str = Field(default=EscalationStatus.PENDING, max_length=16, index=True)
+    status: EscalationStatus = Field(default=EscalationStatus.PENDING, index=True,
+                                     sa_type=StoredEnum(EscalationStatus, 16))
     settled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     settled_by: str | None = Field(default=None, max_length=64)
 

@@ -27,7 +27,6 @@ from hub.models import (
     MsgType,
 )
 from hub.targeting import Reach, plan
-from hub.tlp import Tlp
 from partners.models import Organisation, new_id
 
 
@@ -193,7 +192,7 @@ async def _release(session: AsyncSession, principal: Principal, alert: Alert, ar
                    now: datetime, channels: Registry, action: str) -> Published:
     # Everything but the seq first: its row lock is held until commit, so whatever is done
     # after taking it makes every other publish wait (on PostgreSQL; SQLite has one writer).
-    reach = await plan(session, area, Tlp(alert.tlp), channels)
+    reach = await plan(session, area, alert.tlp, channels)
     await write_deliveries(session, alert.id, reach.recipients, now, "publish")
     if alert.ack_within_s:
         await write_escalations(session, alert.id, reach.organisations,

@@ -100,7 +100,7 @@ def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:
     draft = read_alert({k: v for k, v in merged.items() if v is not None}, now)
     if only_named:
         draft = replace(draft, area=NOWHERE)
-    if STRICTNESS.index(draft.tlp) > STRICTNESS.index(Tlp(latest.tlp)):
+    if STRICTNESS.index(draft.tlp) > STRICTNESS.index(latest.tlp):
         raise Conflicting({"tlp": f"may only stay {latest.tlp} or become stricter"})
     return draft
 

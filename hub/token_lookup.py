@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from hub.access import Principal, Unauthenticated, runs_hub
 from hub.db import Sessions
 from partners.credentials import hash_token
-from partners.models import ApiToken, Organisation, Role
+from partners.models import ApiToken, Organisation
 
 BATCH = 500  # hashes per query: well inside every database's limit on bound parameters
 
@@ -64,5 +64,5 @@ class TokenLookup:
                 .where(col(ApiToken.token_hash).in_(list(digests)),
                        col(ApiToken.revoked_at).is_(None)))).all()
         return {token.token_hash: Principal(
-            f"token:{token.id}", Role(token.role), token.organisation_id, token.contact_id,
+            f"token:{token.id}", token.role, token.organisation_id, token.contact_id,
             runs_hub(token.role, token.organisation_id, kind)) for token, kind in rows}

@@ -31,7 +31,7 @@ def check_role_fits(role: Role, organisation: Organisation) -> None:
     """Refuse (422 naming `role`) a police role for an organisation that is no police."""
     if role not in roles_for(organisation):
         raise InvalidInput({"role": f"{role.value} is a police role; {organisation.name} "
-                                    f"is a {OrgKind(organisation.kind).value} organisation"})
+                                    f"is a {organisation.kind} organisation"})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -37,6 +37,28 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+class StoredEnum(sa.types.TypeDecorator[E]):
+    """An enumeration kept as its string value and read back as the enumeration, so no
+    caller re-wraps a column's string (`Tlp(alert.tlp)`); writing a value that is not one
+    of its members fails before it reaches the database."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, kind: type[E], length: int) -> None:
+        super().__init__(length=length)
+        self.kind = kind
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else self.kind(value).value
+
+    def process_result_value(self, value: Any, dialect: Any) -> E | None:
+        return None if value is None else self.kind(value)
+
+
 class OrgKind(enum.StrEnum):
     POLICE = "police"
     BIA = "bia"
@@ -66,7 +88,7 @@ STAFF_ROLES = frozenset({Role.ADMIN, Role.PUBLISHER, Role.APPROVER, Role.PARTNER
 class Organisation(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
-    kind: str = Field(max_length=16)
+    kind: OrgKind = Field(sa_type=StoredEnum(OrgKind, 16))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     # A BIA's boundary (GeoJSON Polygon or MultiPolygon): a preset area for publishers.
     boundary: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
@@ -88,7 +110,7 @@ class Contact(SQLModel, table=True):
     # ({"email": ..., "chat_url": ...}); channels.registry declares the fields.
     addresses: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON,
                                       sa_column_kwargs={"server_default": "{}"})
-    tier: str = Field(max_length=16)
+    tier: Tier = Field(sa_type=StoredEnum(Tier, 16))
     # The language this person reads (a tag such as fr-CA); a CAP alert in several languages
     # reaches them in theirs. None: the alert's first language.
     language: str | None = Field(default=None, max_length=35)
@@ -102,7 +124,7 @@ class ApiToken(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=StoredEnum(Role, 16))
     organisation_id: str | None = Field(
         default=None, foreign_key="organisation.id", index=True, max_length=32
     )
@@ -121,7 +143,7 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=320, sa_column_kwargs={"unique": True})  # stored lower-case
     name: str = Field(max_length=200)
     organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=StoredEnum(Role, 16))
     contact_id: str | None = Field(default=None, foreign_key="contact.id", max_length=32)
     password_hash: str = Field(max_length=200)
     # The TOTP seed, encrypted with a key derived from VIGIL_SECRET_KEY: a copy of the
@@ -152,7 +174,7 @@ class Invitation(SQLModel, table=True):
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
     email: str = Field(max_length=320)
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=StoredEnum(Role, 16))
     contact_id: str | None = Field(default=None, foreign_key="contact.id", max_length=32)
     invited_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
@@ -177,7 +199,8 @@ class Subscription(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=35)  # as for Contact.language
     # The secret of the resident's links (confirm, manage, unsubscribe), kept only hashed.
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
-    status: str = Field(default=SubscriptionStatus.PENDING, max_length=16)
+    status: SubscriptionStatus = Field(default=SubscriptionStatus.PENDING,
+                                       sa_type=StoredEnum(SubscriptionStatus, 16))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     confirmed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

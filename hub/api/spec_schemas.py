@@ -6,7 +6,8 @@ import enum
 from typing import Any
 
 from channels.email import ADDRESS
-from hub.alerts import MAX_ACK_WITHIN_S, MAX_TEXT, Category, Certainty, Severity, Urgency
+from hub.alerts import MAX_ACK_WITHIN_S, MAX_TEXT
+from hub.cap import Category, Certainty, Severity, Urgency
 from hub.geo import LAT_TEXT, LON_TEXT, MAX_RADIUS_M, MAX_VERTICES
 from hub.incidents import State
 from hub.login import Step

@@ -8,8 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from hub import incidents
-from hub.alerts import Category, Certainty, Severity, Urgency
-from hub.cap import MAX_DOCUMENT_BYTES
+from hub.cap import MAX_DOCUMENT_BYTES, Category, Certainty, Severity, Urgency
 from hub.http import CLOCK, SESSIONS, principal_of
 from hub.pages.dashboard import named_places
 from hub.pages.render import TLP_LABELS, render

@@ -13,11 +13,12 @@ from aiohttp import FormData, web
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from hub.alerts import FIELDS, Category, Certainty, Severity, Urgency
+from hub.alerts import FIELDS
 from hub.api import alerts as alerts_api
 from hub.api import feed as feed_api
 from hub.api import reports as reports_api
 from hub.api import spec, spec_operations, spec_schemas
+from hub.cap import Category, Certainty, Severity, Urgency
 from hub.feed import FRAME_TYPES
 from hub.login import Step
 from hub.media import MediaKind
