@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, true
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hub.models import Alert, Delivery
+from hub.errors import Forbidden, NotFound, Unauthenticated
+from hub.models import Alert
 from partners import residents
 from partners.models import (
     STAFF_ROLES,
@@ -18,14 +19,6 @@ from partners.models import (
     SubscriptionStatus,
     User,
 )
-
-
-class Unauthenticated(Exception):
-    """No credential, or one that is not valid."""
-
-
-class Forbidden(Exception):
-    """A valid credential whose role may not do this."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +38,12 @@ class Principal:
         if self.role not in roles:
             allowed = " or ".join(role.value for role in roles)
             raise Forbidden(f"this needs the {allowed} role")
+
+    def require_member(self, organisation_id: str) -> None:
+        """Another organisation is as unknown as one that does not exist (404), except to a
+        hub admin."""
+        if not self.hub_admin and self.organisation_id != organisation_id:
+            raise NotFound("no such organisation")
 
     def require_org_admin(self, organisation_id: str) -> None:
         """Hub admins manage every organisation; an organisation's admin manages its own."""
@@ -102,59 +101,6 @@ def bearer(header: str | None) -> str | None:
     return value.strip()
 
 
-def visible(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition: the alert is one this principal may see (published or their own)."""
-    if principal.hub_admin:
-        return true()
-    if principal.organisation_id is None:
-        return false()
-    targeted = exists(
-        select(Delivery.id).where(
-            col(Delivery.alert_id) == Alert.id,
-            col(Delivery.channel) == "feed",
-            col(Delivery.organisation_id) == principal.organisation_id,
-            or_(col(Delivery.contact_id).is_(None),
-                col(Delivery.contact_id) == principal.contact_id),
-        )
-    )
-    own = col(Alert.sender_org_id) == principal.organisation_id
-    return or_(own, and_(col(Alert.status) == "published", targeted))
-
-
-def may_receive(principal: Principal, alert: Alert, orgs: set[str], contacts: set[str]) -> bool:
-    """The same rule as `visible`, for a live alert whose feed audience is already known."""
-    if principal.hub_admin:
-        return True
-    if principal.organisation_id is None:
-        return False
-    if principal.organisation_id == alert.sender_org_id:
-        return True
-    return principal.organisation_id in orgs or principal.contact_id in contacts
-
-
-class NotFound(Exception):
-    """No such thing, or one this principal may not know exists."""
-
-
-class Conflict(Exception):
-    """The request is valid but the thing is no longer in a state that allows it."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-
-
-async def visible_alert(session: AsyncSession, principal: Principal, alert_id: str) -> Alert:
-    """The alert if this principal may see it; otherwise NotFound, never a hint it exists."""
-    result = await session.exec(
-        select(Alert).where(col(Alert.id) == alert_id, visible(principal))
-    )
-    alert = result.first()
-    if alert is None:
-        raise NotFound("no such alert")
-    return alert
-
-
 @dataclass(frozen=True)
 class Rule:
     """Who may call one endpoint. The guard checks it before the handler runs; handlers then
@@ -204,94 +150,21 @@ def pages_for(*allowed: Role) -> Rule:
 POLICE_PAGES = pages_for(Role.PUBLISHER, Role.APPROVER, Role.ADMIN)
 
 
-# Every endpoint, by handler name. An endpoint missing here is refused (deny by default), and
-# a test fails when a route has no entry.
-POLICY: dict[str, Rule] = {
-    # The live feed authenticates inside its handshake (header, first message or cookie).
-    "feed_connect": PUBLIC,
-    "openapi_show": PUBLIC,
-    "health_show": PUBLIC,
-    "ready_show": PUBLIC,
-    "metrics_show": PUBLIC,  # counts only; keep it off the public internet at the proxy
-    "organisation_create": Rule(hub_admin=True),
-    "organisation_list": SIGNED_IN,
-    "organisation_show": SIGNED_IN,
-    "contact_create": roles(Role.ADMIN),
-    "contact_list": roles(Role.ADMIN),
-    "token_create": roles(Role.ADMIN),
-    "token_revoke": roles(Role.ADMIN),
-    "invitation_create": roles(Role.ADMIN),
-    "invitation_accept": PUBLIC,
-    "user_list": roles(Role.ADMIN),
-    "user_disable": roles(Role.ADMIN),
-    "user_enable": roles(Role.ADMIN),
-    "session_create": PUBLIC,
-    "session_show": MFA_STEP,
-    "session_delete": MFA_STEP,
-    "session_mfa": MFA_STEP,
-    "mfa_enrol": MFA_STEP,
-    "mfa_confirm": MFA_STEP,
-    "alert_create": roles(Role.PUBLISHER),
-    "alert_list": SIGNED_IN,
-    "alert_show": SIGNED_IN,
-    "alert_chain": SIGNED_IN,
-    "alert_update": roles(Role.PUBLISHER),
-    "alert_cancel": roles(Role.PUBLISHER),
-    "alert_cap": SIGNED_IN,
-    "cap_import": roles(Role.PUBLISHER),
-    "alert_approve": roles(Role.APPROVER),
-    "alert_reject": roles(Role.APPROVER),
-    "alert_withdraw": roles(Role.PUBLISHER),
-    "ack_create": roles(Role.PARTNER),
-    "ack_list": SIGNED_IN,
-    "delivery_list": SIGNED_IN,
-    "report_create": roles(Role.PARTNER),
-    "report_list": SIGNED_IN,
-    "report_file": SIGNED_IN,
-    "report_share": roles(Role.PUBLISHER),
-    "login_page": PUBLIC,
-    "login_submit": PUBLIC,
-    "mfa_page": MFA_STEP,
-    "mfa_submit": MFA_STEP,
-    "enrol_page": MFA_STEP,
-    "enrol_submit": MFA_STEP,
-    "logout_submit": MFA_STEP,
-    "invite_page": PUBLIC,
-    "invite_submit": PUBLIC,
-    "account_page": ACCOUNT,
-    "subscription_create": PUBLIC,
-    "subscription_confirm": PUBLIC,
-    "subscription_show": roles(Role.RESIDENT),
-    "subscription_confirm_page": PUBLIC,
-    "subscription_confirm_submit": PUBLIC,
-    "subscription_cancel": roles(Role.RESIDENT),
-    "alert_preview": roles(Role.PUBLISHER),
-    "area_list": SIGNED_IN,
-    "site_list": roles(Role.PUBLISHER),
-    "site_create": roles(Role.ADMIN),
-    "site_delete": roles(Role.ADMIN),
-    "contact_update": roles(Role.ADMIN),
-    "contact_delete": roles(Role.ADMIN),
-    "token_list": roles(Role.ADMIN),
-    "static_file": PUBLIC,
-    "console_page": ACCOUNT,  # partners are sent on to their desk
-    "alert_page": POLICE_PAGES,
-    "approval_page": pages_for(Role.APPROVER),
-    "desk_page": pages_for(Role.PARTNER, Role.ADMIN),
-    "own_organisation_page": pages_for(Role.ADMIN),
-    "organisation_page": pages_for(Role.ADMIN),
-    "subscribe_page": PUBLIC,
-    "subscribe_submit": PUBLIC,
-    "manage_page": PUBLIC,
-    "manage_submit": PUBLIC,
-    "unsubscribe_page": PUBLIC,
-    "unsubscribe_submit": Rule(public=True, csrf=False),
-    "public_page": PUBLIC,
-    "atom_feed": PUBLIC,
-    "public_cap": PUBLIC,
-    # `vigil demo` only (hub/demo_catcher.py): what its catchers received, and the webhook
-    # its chat contacts post to. A demo holds no real people, so these are open.
-    "demo_mail_page": PUBLIC,
-    "demo_mail_json": PUBLIC,
-    "demo_hook": Rule(public=True, csrf=False),
-}
+# Each route declares its rule beside it, with `@allow(rule)` under its route decorator; a
+# route without one is refused (deny by default), and a test fails when one has none.
+RULE_ATTRIBUTE = "_vigil_access_rule"
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def allow(rule: Rule) -> Callable[[H], H]:
+    """Declare who may call the handler it decorates (the handler itself is unchanged)."""
+    def declare(handler: H) -> H:
+        setattr(handler, RULE_ATTRIBUTE, rule)
+        return handler
+    return declare
+
+
+def rule_of(handler: object) -> Rule | None:
+    """The rule a route's handler declares, if it declares one."""
+    rule = getattr(handler, RULE_ATTRIBUTE, None)
+    return rule if isinstance(rule, Rule) else None

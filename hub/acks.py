@@ -10,9 +10,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.access import Principal, visible_alert
+from hub.access import Principal
 from hub.escalation import settle_on_ack
 from hub.models import Ack, AckStatus, Alert
+from hub.visibility import visible_alert
 from partners.models import Role
 from partners.validation import Checker
 

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from hub import audit
-from hub.access import POLICY, Forbidden, Principal, bearer, person, resident_principal
+from hub.access import Principal, bearer, person, resident_principal, rule_of
+from hub.errors import Forbidden
 from hub.http import CLOCK, COOKIES, LOGIN, PRINCIPAL, SESSIONS, SETTINGS, TOKENS, Handler
 from hub.mfa import mfa_required
 from hub.sessions import Resumed, resume
@@ -121,11 +122,11 @@ def _is_browser_write(request: web.Request, login: Resumed | None) -> bool:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Deny by default: every matched route needs an entry in `POLICY`, checked here."""
+    """Deny by default: every matched route's handler declares its rule (`@allow`), checked
+    here."""
     if request.match_info.http_exception is not None:
         return await handler(request)  # no such route: the router answers 404 / 405
-    name = getattr(request.match_info.route.handler, "__name__", "")
-    rule = POLICY.get(name)
+    rule = rule_of(request.match_info.route.handler)
     principal: Principal | None = None
     try:
         if rule is None:

@@ -6,6 +6,7 @@ Vigil is rendered afresh, referencing the earlier messages of its chain.
 
 from __future__ import annotations
 
+from aiohttp import web
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +17,7 @@ from hub.models import Alert, CapMessage
 from hub.settings import Settings
 from partners.models import Organisation
 
+CAP_CONTENT_TYPE = "application/cap+xml"
 
 async def cap_document(session: AsyncSession, alert: Alert, settings: Settings,
                        identity: Identity) -> bytes:
@@ -51,3 +53,9 @@ async def _earlier(session: AsyncSession, alert: Alert, identity: Identity) -> l
             out.append(Sent(identity.sender, identity.identifier(row.id),
                             cap_time(row.sent_at or row.created_at)))
     return out
+
+
+def cap_response(document: bytes, alert_id: str) -> web.Response:
+    response = web.Response(body=document, content_type=CAP_CONTENT_TYPE)
+    response.headers["Content-Disposition"] = f'inline; filename="vigil-{alert_id}.cap"'
+    return response

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from sqlmodel import col, or_, select
 
-from hub.access import Conflict, Forbidden, Principal
+from hub.access import Principal
 from hub.bus import LocalBus
 from hub.cap import MAX_DOCUMENT_BYTES, CapInvalid
 from hub.cap_import import import_cap
 from hub.db import Sessions
+from hub.errors import Conflict, Forbidden
 from hub.publishing import Publishing
 from hub.settings import Settings
 from partners.models import Organisation, OrgKind, Role

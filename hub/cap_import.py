@@ -14,11 +14,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.access import Conflict, Forbidden, Principal
+from hub.access import Principal
 from hub.alerts import AlertDraft, Origin
 from hub.cap import CapInvalid, Message, Violation, parse
 from hub.cap.signature import SignatureCheck, verify
 from hub.cap_alerts import DELIVERED_STATUSES, Identity, draft_of, summary
+from hub.errors import Conflict, Forbidden
 from hub.geo import AreaError
 from hub.models import Alert, CapMessage, MsgType
 from hub.publish import Published, publish

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from hub.access import PUBLIC, Rule, allow
 from hub.http import DEMO_MAILBOX
 from hub.pages.render import render
 
@@ -119,6 +120,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post(HOOK_PATH + "/{slug:[a-z0-9-]{1,80}}")
+@allow(Rule(public=True, csrf=False))
 async def demo_hook(request: web.Request) -> web.Response:
     """Catch what apprise's `json://` posts for a demo chat contact."""
     try:
@@ -132,11 +134,13 @@ async def demo_hook(request: web.Request) -> web.Response:
 
 
 @routes.get("/demo/mail")
+@allow(PUBLIC)
 async def demo_mail_page(request: web.Request) -> web.Response:
     return render(request, "demo/mail", caught=request.app[CATCHER].newest_first())
 
 
 @routes.get("/demo/mail.json")
+@allow(PUBLIC)
 async def demo_mail_json(request: web.Request) -> web.Response:
     return web.json_response(
         {"messages": [item.as_json() for item in request.app[CATCHER].newest_first()]})

@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import frames
-from hub.access import Principal, visible
+from hub.access import Principal
 from hub.alerts import alert_json
 from hub.background import Loop
 from hub.db import Sessions
@@ -32,6 +32,7 @@ from hub.feed_ledger import CHUNK, CaughtUp, FeedLedger, Replayed
 from hub.models import Alert, AlertStatus, Delivery, UserSession
 from hub.revocations import revocations
 from hub.targeting import FEED
+from hub.visibility import visible
 from partners.models import ApiToken, User
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy.exc import DBAPIError
 
 from hub import storage
-from hub.access import Conflict, Forbidden, NotFound, Principal, Unauthenticated
+from hub.access import Principal
 from hub.bus import LocalBus
 from hub.cap import CapInvalid
 from hub.db import Sessions
 from hub.dispatch import Dispatcher
+from hub.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from hub.feed import FeedHub
 from hub.metrics import Metrics
 from hub.notices import Notices
@@ -197,6 +198,16 @@ def principal_of(request: web.Request) -> Principal:
     if principal is None:
         raise Unauthenticated("sign in, or send 'Authorization: Bearer <token>'")
     return principal
+
+
+def managed_organisation(request: web.Request) -> tuple[Principal, str]:
+    """The caller and the organisation in the path, which the caller must administer
+    (another organisation answers 404, as if it did not exist)."""
+    principal = principal_of(request)
+    organisation_id = request.match_info["id"]
+    principal.require_member(organisation_id)
+    principal.require_org_admin(organisation_id)
+    return principal, organisation_id
 
 
 def rate_limit(request: web.Request, name: str) -> None:

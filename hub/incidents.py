@@ -14,10 +14,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import fanout, reports
-from hub.access import NotFound, Principal, visible, visible_alert
+from hub.access import Principal
 from hub.acks import ack_json
 from hub.alerts import alert_json
 from hub.cap import Urgency
+from hub.errors import NotFound
 from hub.models import (
     Ack,
     Alert,
@@ -29,6 +30,7 @@ from hub.models import (
     MsgType,
     Report,
 )
+from hub.visibility import visible, visible_alert
 from partners.models import Organisation
 
 

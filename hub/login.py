@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit, mfa, sessions
-from hub.access import Forbidden, Unauthenticated
+from hub.errors import Forbidden, Unauthenticated
 from hub.sessions import Resumed
 from hub.throttle import FailureRule, login_keys, succeeded, take_attempt
 from partners.accounts import (

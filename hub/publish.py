@@ -13,9 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.registry import Registry
 from hub import audit
-from hub.access import Conflict, Forbidden, Principal, visible_alert
+from hub.access import Principal
 from hub.alerts import AlertDraft
 from hub.db import insert_many
+from hub.errors import Conflict, Forbidden
 from hub.fanout import write_deliveries
 from hub.geo import NOWHERE, Area, stored_area
 from hub.models import (
@@ -27,6 +28,7 @@ from hub.models import (
     MsgType,
 )
 from hub.targeting import Reach, plan
+from hub.visibility import visible_alert
 from partners.models import Organisation, new_id
 
 

@@ -13,9 +13,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.access import Forbidden, NotFound, Principal, visible_alert
+from hub.access import Principal
+from hub.errors import Forbidden, NotFound
 from hub.media import EXTENSIONS, MediaKind, strip_location
 from hub.models import Alert, AlertStatus, Report
+from hub.visibility import visible_alert
 from partners.models import new_id
 
 

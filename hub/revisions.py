@@ -12,13 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.registry import Registry
 from hub import fanout
-from hub.access import Conflict, Forbidden, Principal, visible_alert
+from hub.access import Principal
 from hub.alerts import (
     FIELDS,
     NULLABLE,
     AlertDraft,
     read_alert,
 )
+from hub.errors import Conflict, Forbidden
 from hub.fanout import write_deliveries
 from hub.geo import NOWHERE
 from hub.incidents import in_chain
@@ -26,6 +27,7 @@ from hub.models import Alert, AlertStatus, Delivery, Escalation, EscalationStatu
 from hub.publish import Published, commit_released, keep_origin
 from hub.targeting import FEED, Reach, Recipient, plan
 from hub.tlp import Tlp
+from hub.visibility import visible_alert
 from partners.validation import Checker, Conflicting, InvalidInput
 
 # From most to least restrictive: a revision may keep its label or make it stricter, never

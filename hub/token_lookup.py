@@ -9,8 +9,9 @@ from collections.abc import Iterable
 
 from sqlmodel import col, select
 
-from hub.access import Principal, Unauthenticated, runs_hub
+from hub.access import Principal, runs_hub
 from hub.db import Sessions
+from hub.errors import Unauthenticated
 from partners.credentials import hash_token
 from partners.models import ApiToken, Organisation
 

@@ -10,8 +10,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit, login, mfa, sessions
-from hub.access import Forbidden, NotFound, Principal
+from hub.access import MFA_STEP, PUBLIC, Principal, allow, roles
 from hub.auth import csrf_for_page, issue_cookies, login_of, secret_key
+from hub.errors import Forbidden, NotFound
 from hub.http import (
     CLOCK,
     SESSIONS,
@@ -23,7 +24,7 @@ from hub.http import (
 )
 from partners.accounts import SIGN_IN_MAX_PASSWORD, invite, read_invitation, read_password
 from partners.enrolment import ORG_ADMIN_MAY_ISSUE, check_role_fits
-from partners.models import Organisation, User
+from partners.models import Organisation, Role, User
 from partners.validation import Checker, Conflicting, NotKnown
 
 routes = web.RouteTableDef()
@@ -48,6 +49,7 @@ def signed_in(request: web.Request, signed: login.SignedIn, status: int = 200,
 
 
 @routes.post("/api/v1/session")
+@allow(PUBLIC)
 async def session_create(request: web.Request) -> web.Response:
     rate_limit(request, "login")
     check = Checker(await read_json(request))
@@ -64,6 +66,7 @@ async def session_create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/session")
+@allow(MFA_STEP)
 async def session_show(request: web.Request) -> web.Response:
     found = login_of(request)
     response = web.Response(content_type="application/json")
@@ -76,6 +79,7 @@ async def session_show(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/session")
+@allow(MFA_STEP)
 async def session_delete(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         await login.sign_out(session, login_of(request), request.app[CLOCK]())
@@ -85,6 +89,7 @@ async def session_delete(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/session/mfa")
+@allow(MFA_STEP)
 async def session_mfa(request: web.Request) -> web.Response:
     check = Checker(await read_json(request))
     check.only({"code", "recovery_code"})
@@ -101,6 +106,7 @@ async def session_mfa(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/session/mfa/enrol")
+@allow(MFA_STEP)
 async def mfa_enrol(request: web.Request) -> web.Response:
     found = login_of(request)
     async with request.app[SESSIONS]() as session:
@@ -110,6 +116,7 @@ async def mfa_enrol(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/session/mfa/confirm")
+@allow(MFA_STEP)
 async def mfa_confirm(request: web.Request) -> web.Response:
     check = Checker(await read_json(request))
     check.only({"code"})
@@ -124,6 +131,7 @@ async def mfa_confirm(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/invitations")
+@allow(roles(Role.ADMIN))
 async def invitation_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
     draft = read_invitation(await read_json(request))
@@ -150,6 +158,7 @@ async def invitation_create(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/invitations/accept")
+@allow(PUBLIC)
 async def invitation_accept(request: web.Request) -> web.Response:
     rate_limit(request, "invitation")
     check = Checker(await read_json(request))
@@ -166,6 +175,7 @@ async def invitation_accept(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/users")
+@allow(roles(Role.ADMIN))
 async def user_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -177,11 +187,13 @@ async def user_list(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/users/{id}/disable")
+@allow(roles(Role.ADMIN))
 async def user_disable(request: web.Request) -> web.Response:
     return await _set_disabled(request, disabled=True)
 
 
 @routes.post("/api/v1/users/{id}/enable")
+@allow(roles(Role.ADMIN))
 async def user_enable(request: web.Request) -> web.Response:
     return await _set_disabled(request, disabled=False)
 

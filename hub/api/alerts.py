@@ -8,14 +8,17 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from hub import fanout
-from hub.access import Forbidden, visible, visible_alert
+from hub.access import SIGNED_IN, allow, roles
 from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
+from hub.errors import Forbidden
 from hub.http import BUS, CLOCK, PUBLISHING, SESSIONS, created, principal_of, read_json
 from hub.incidents import delivery_json, incident_json
 from hub.models import Alert, Delivery, MsgType
 from hub.publish import Published, approve, publish, reject, withdraw
 from hub.revisions import revise
+from hub.visibility import visible, visible_alert
+from partners.models import Role
 from partners.validation import Checker
 
 routes = web.RouteTableDef()
@@ -24,6 +27,7 @@ _DIGITS = re.compile(r"^[0-9]{1,19}$")  # 2**62, the largest `since`, has 19
 
 
 @routes.post("/api/v1/alerts")
+@allow(roles(Role.PUBLISHER))
 async def alert_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
     if principal.organisation_id is None:
@@ -44,6 +48,7 @@ async def _released(request: web.Request, result: Published) -> web.Response:
 
 
 @routes.post("/api/v1/alerts/{id}/approve")
+@allow(roles(Role.APPROVER))
 async def alert_approve(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -56,6 +61,7 @@ async def alert_approve(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/alerts/{id}/reject")
+@allow(roles(Role.APPROVER))
 async def alert_reject(request: web.Request) -> web.Response:
     principal = principal_of(request)
     body = await read_json(request) if request.body_exists else {}
@@ -70,6 +76,7 @@ async def alert_reject(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/alerts/{id}/withdraw")
+@allow(roles(Role.PUBLISHER))
 async def alert_withdraw(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -78,11 +85,13 @@ async def alert_withdraw(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/alerts/{id}/update")
+@allow(roles(Role.PUBLISHER))
 async def alert_update(request: web.Request) -> web.Response:
     return await _revise(request, MsgType.UPDATE, await read_json(request))
 
 
 @routes.post("/api/v1/alerts/{id}/cancel")
+@allow(roles(Role.PUBLISHER))
 async def alert_cancel(request: web.Request) -> web.Response:
     body = await read_json(request) if request.body_exists else {}  # the note is optional
     return await _revise(request, MsgType.CANCEL, body)
@@ -103,6 +112,7 @@ async def _revise(request: web.Request, kind: MsgType, body: object) -> web.Resp
 
 
 @routes.get("/api/v1/alerts")
+@allow(SIGNED_IN)
 async def alert_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     check = Checker(dict(request.query))
@@ -134,6 +144,7 @@ def _query_int(check: Checker, name: str, low: int, high: int) -> int | None:
 # Ids are 32 hex digits (partners.models.new_id): so `/api/v1/alerts/preview` is not an
 # alert to GET, and its 405 says `Allow: POST` only.
 @routes.get("/api/v1/alerts/{id:[0-9a-f]{32}}")
+@allow(SIGNED_IN)
 async def alert_show(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -142,6 +153,7 @@ async def alert_show(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/alerts/{id:[0-9a-f]{32}}/chain")
+@allow(SIGNED_IN)
 async def alert_chain(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -151,6 +163,7 @@ async def alert_chain(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/alerts/{id}/acks")
+@allow(roles(Role.PARTNER))
 async def ack_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
     status, note = read_ack(await read_json(request))
@@ -161,6 +174,7 @@ async def ack_create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/alerts/{id}/acks")
+@allow(SIGNED_IN)
 async def ack_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -170,6 +184,7 @@ async def ack_list(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/alerts/{id}/deliveries")
+@allow(SIGNED_IN)
 async def delivery_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.access import visible_alert
+from hub.access import SIGNED_IN, allow, roles
 from hub.cap import MAX_DOCUMENT_BYTES
-from hub.cap_export import cap_document
+from hub.cap_export import cap_document, cap_response
 from hub.cap_import import import_cap
 from hub.http import (
     BUS,
@@ -19,13 +19,15 @@ from hub.http import (
     principal_of,
     read_body,
 )
+from hub.visibility import visible_alert
+from partners.models import Role
 
 routes = web.RouteTableDef()
 CAP_TYPES = ("application/cap+xml", "application/xml", "text/xml")
-CAP_CONTENT_TYPE = "application/cap+xml"
 
 
 @routes.post("/api/v1/cap")
+@allow(roles(Role.PUBLISHER))
 async def cap_import(request: web.Request) -> web.Response:
     principal = principal_of(request)
     if request.content_type not in CAP_TYPES:
@@ -57,6 +59,7 @@ async def _body(request: web.Request) -> bytes:
 
 
 @routes.get("/api/v1/alerts/{id}/cap")
+@allow(SIGNED_IN)
 async def alert_cap(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -64,9 +67,3 @@ async def alert_cap(request: web.Request) -> web.Response:
         document = await cap_document(session, alert, request.app[SETTINGS],
                                        request.app[PUBLISHING].identity)
     return cap_response(document, alert.id)
-
-
-def cap_response(document: bytes, alert_id: str) -> web.Response:
-    response = web.Response(body=document, content_type=CAP_CONTENT_TYPE)
-    response.headers["Content-Disposition"] = f'inline; filename="vigil-{alert_id}.cap"'
-    return response

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import text
 
+from hub.access import PUBLIC, allow
 from hub.dispatch import due_now
 from hub.http import BUS, CLOCK, DISPATCHER, FEED, SESSIONS, STORAGE
 
@@ -25,6 +26,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
+@allow(PUBLIC)
 async def health_show(request: web.Request) -> web.Response:
     try:
         async with request.app[SESSIONS]() as session:
@@ -42,6 +44,7 @@ async def health_show(request: web.Request) -> web.Response:
 
 
 @routes.get("/readyz")
+@allow(PUBLIC)
 async def ready_show(request: web.Request) -> web.Response:
     app = request.app
     report: dict[str, Any] = {}

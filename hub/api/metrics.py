@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hub.access import PUBLIC, allow
 from hub.dispatch import due_now
 from hub.feed import FeedHub
 from hub.http import CLOCK, METRICS, SESSIONS
@@ -43,6 +44,7 @@ def feed_metrics(feed: FeedHub) -> list[tuple[str, str, str, dict[str, str], flo
 
 
 @routes.get("/metrics")
+@allow(PUBLIC)  # counts only; keep it off the public internet at the proxy
 async def metrics_show(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     async with request.app[SESSIONS]() as session:

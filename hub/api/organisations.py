@@ -11,8 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.registry import Registry
 from hub import audit, fanout
-from hub.access import Conflict, NotFound, Principal
-from hub.http import PUBLISHING, SESSIONS, created, principal_of, read_json
+from hub.access import SIGNED_IN, Principal, Rule, allow, roles
+from hub.errors import Conflict, NotFound
+from hub.http import PUBLISHING, SESSIONS, created, managed_organisation, principal_of, read_json
 from hub.models import Ack, Delivery, Report
 from partners.enrolment import (
     MAX_SITES,
@@ -23,7 +24,7 @@ from partners.enrolment import (
     read_site,
     sites_of,
 )
-from partners.models import ApiToken, Contact, Invitation, Organisation, Site, User
+from partners.models import ApiToken, Contact, Invitation, Organisation, Role, Site, User
 
 routes = web.RouteTableDef()
 
@@ -48,22 +49,8 @@ def contact_json(contact: Contact, channels: Registry) -> dict[str, Any]:
             **addresses, "tier": contact.tier, "language": contact.language}
 
 
-def _require_member(principal: Principal, organisation_id: str) -> None:
-    if not principal.hub_admin and principal.organisation_id != organisation_id:
-        raise NotFound("no such organisation")
-
-
-def managed_organisation(request: web.Request) -> tuple[Principal, str]:
-    """The caller and the organisation in the path, which the caller must administer
-    (another organisation answers 404, as if it did not exist)."""
-    principal = principal_of(request)
-    organisation_id = request.match_info["id"]
-    _require_member(principal, organisation_id)
-    principal.require_org_admin(organisation_id)
-    return principal, organisation_id
-
-
 @routes.post("/api/v1/organisations")
+@allow(Rule(hub_admin=True))
 async def organisation_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
     draft = read_organisation(await read_json(request))
@@ -76,6 +63,7 @@ async def organisation_create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/organisations")
+@allow(SIGNED_IN)
 async def organisation_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -88,10 +76,11 @@ async def organisation_list(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/organisations/{id}")
+@allow(SIGNED_IN)
 async def organisation_show(request: web.Request) -> web.Response:
     principal = principal_of(request)
     organisation_id = request.match_info["id"]
-    _require_member(principal, organisation_id)
+    principal.require_member(organisation_id)
     async with request.app[SESSIONS]() as session:
         organisation = await session.get(Organisation, organisation_id)
         if organisation is None:
@@ -101,6 +90,7 @@ async def organisation_show(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/organisations/{id}/contacts")
+@allow(roles(Role.ADMIN))
 async def contact_create(request: web.Request) -> web.Response:
     principal, organisation_id = managed_organisation(request)
     body = await read_json(request)
@@ -117,6 +107,7 @@ async def contact_create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/organisations/{id}/contacts")
+@allow(roles(Role.ADMIN))
 async def contact_list(request: web.Request) -> web.Response:
     _, organisation_id = managed_organisation(request)
     async with request.app[SESSIONS]() as session:
@@ -128,6 +119,7 @@ async def contact_list(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/organisations/{id}/sites")
+@allow(roles(Role.ADMIN))
 async def site_create(request: web.Request) -> web.Response:
     principal, organisation_id = managed_organisation(request)
     draft = read_site(await read_json(request))
@@ -150,13 +142,14 @@ async def site_create(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/sites/{id}")
+@allow(roles(Role.ADMIN))
 async def site_delete(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         site = await session.get(Site, request.match_info["id"])
         if site is None:
             raise NotFound("no such site")
-        _require_member(principal, site.organisation_id)
+        principal.require_member(site.organisation_id)
         principal.require_org_admin(site.organisation_id)
         answer = site_json(site)
         await session.delete(site)
@@ -171,12 +164,13 @@ async def _own_contact(session: AsyncSession, principal: Principal, contact_id: 
     contact = await session.get(Contact, contact_id)
     if contact is None:
         raise NotFound("no such contact")
-    _require_member(principal, contact.organisation_id)
+    principal.require_member(contact.organisation_id)
     principal.require_org_admin(contact.organisation_id)
     return contact
 
 
 @routes.patch("/api/v1/contacts/{id}")
+@allow(roles(Role.ADMIN))
 async def contact_update(request: web.Request) -> web.Response:
     principal = principal_of(request)
     body = await read_json(request)
@@ -215,6 +209,7 @@ async def history_of(session: AsyncSession, contact_id: str) -> list[str]:
 
 
 @routes.delete("/api/v1/contacts/{id}")
+@allow(roles(Role.ADMIN))
 async def contact_delete(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:

@@ -8,16 +8,18 @@ from collections import Counter
 from aiohttp import web
 from sqlmodel import col, select
 
+from hub.access import SIGNED_IN, allow, roles
 from hub.alerts import read_alert
 from hub.http import CLOCK, PUBLISHING, SESSIONS, read_json
 from hub.targeting import plan, sites_in
-from partners.models import Organisation, Site
+from partners.models import Organisation, Role, Site
 
 routes = web.RouteTableDef()
 NAMES_SHOWN = 50
 
 
 @routes.post("/api/v1/alerts/preview")
+@allow(roles(Role.PUBLISHER))
 async def alert_preview(request: web.Request) -> web.Response:
     """The reach of an alert body as it would be published now; nothing is written."""
     draft = read_alert(await read_json(request), request.app[CLOCK]())
@@ -38,6 +40,7 @@ async def alert_preview(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/areas")
+@allow(SIGNED_IN)
 async def area_list(request: web.Request) -> web.Response:
     """Preset areas: each business improvement area's boundary."""
     async with request.app[SESSIONS]() as session:
@@ -49,6 +52,7 @@ async def area_list(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/sites")
+@allow(roles(Role.PUBLISHER))
 async def site_list(request: web.Request) -> web.Response:
     """Every partner site with its organisation, for the publisher's map."""
     async with request.app[SESSIONS]() as session:

@@ -11,11 +11,13 @@ from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import BadHttpMessage
 
 from hub import reports
-from hub.access import visible_alert
+from hub.access import SIGNED_IN, allow, roles
 from hub.geo import LAT_TEXT, LON_TEXT
 from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of
 from hub.media import MIME_TYPES, SNIFF_BYTES, MediaKind, sniff
 from hub.reports import Upload, readable, report_json, stored_path, uploads_dir
+from hub.visibility import visible_alert
+from partners.models import Role
 from partners.validation import Checker, InvalidInput
 
 routes = web.RouteTableDef()
@@ -31,6 +33,7 @@ def too_large(limit: int) -> ApiError:
 
 
 @routes.post("/api/v1/alerts/{id}/reports")
+@allow(roles(Role.PARTNER))
 async def report_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
     settings = request.app[SETTINGS]
@@ -155,6 +158,7 @@ def _read_fields(fields: dict[str, str]) -> tuple[str, float, float]:
 
 
 @routes.get("/api/v1/alerts/{id}/reports")
+@allow(SIGNED_IN)
 async def report_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -165,6 +169,7 @@ async def report_list(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/reports/{id}/file")
+@allow(SIGNED_IN)
 async def report_file(request: web.Request) -> web.StreamResponse:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -182,6 +187,7 @@ async def report_file(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/reports/{id}/share")
+@allow(roles(Role.PUBLISHER))
 async def report_share(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:

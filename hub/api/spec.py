@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hub import access
 from hub.api.spec_operations import (
     PUBLIC,
     account_paths,
@@ -215,5 +216,6 @@ def document_text() -> str:
 
 
 @routes.get("/api/v1/openapi.json")
+@access.allow(access.PUBLIC)
 async def openapi_show(request: web.Request) -> web.Response:
     return web.Response(text=document_text(), content_type="application/json")

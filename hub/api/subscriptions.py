@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.cap_alerts import accepted_languages
+from hub.access import PUBLIC, allow, roles
 from hub.http import (
     CLOCK,
-    NOTICES,
     SESSIONS,
-    ApiError,
     principal_of,
     rate_limit,
     read_json,
 )
-from partners.models import Subscription, SubscriptionStatus
-from partners.residents import activate, read_subscription, subscribe
-from partners.validation import LANGUAGE_TAG, Checker
+from hub.signup import confirm, sign_up
+from partners.models import Role, Subscription, SubscriptionStatus
+from partners.validation import Checker
 
 routes = web.RouteTableDef()
 
@@ -33,6 +28,7 @@ def subscription_json(row: Subscription) -> dict[str, Any]:
 
 
 @routes.post("/api/v1/subscriptions")
+@allow(PUBLIC)
 async def subscription_create(request: web.Request) -> web.Response:
     row = await sign_up(request, await read_json(request))
     return web.json_response({"status": row.status,
@@ -40,36 +36,8 @@ async def subscription_create(request: web.Request) -> web.Response:
                              status=202)
 
 
-async def sign_up(request: web.Request, body: object) -> Subscription:
-    """Store a pending subscription on the record and email its confirmation link: only the
-    link proves the address is the subscriber's (double opt-in). Shared with the API. With no
-    language given, the browser's first (Accept-Language) is kept."""
-    rate_limit(request, "signup")
-    draft = read_subscription(body)
-    if draft.language is None:
-        draft = replace(draft, language=browser_language(request))
-    notices = request.app[NOTICES]
-    if notices.channel is None:
-        raise ApiError(409, "email_off", "this hub has no email server, so residents cannot "
-                       "subscribe yet; ask its operator")
-    async with request.app[SESSIONS]() as session:
-        row, secret = await subscribe(session, draft, request.app[CLOCK]())
-        await session.flush()
-        await audit.record(session, f"address:{request.remote or '?'}", "subscription.create",
-                           row.id, {"radius_m": row.radius_m})
-        await session.commit()
-    notices.confirm_subscription(row, secret)
-    return row
-
-
-def browser_language(request: web.Request) -> str | None:
-    """The first well-formed tag of the request's Accept-Language: the language a resident
-    who names none reads."""
-    return next((tag for tag in accepted_languages(request.headers.get("Accept-Language"))
-                 if len(tag) <= 35 and LANGUAGE_TAG.match(tag)), None)
-
-
 @routes.post("/api/v1/subscriptions/confirm")
+@allow(PUBLIC)
 async def subscription_confirm(request: web.Request) -> web.Response:
     rate_limit(request, "signup")
     check = Checker(await read_json(request))
@@ -83,20 +51,12 @@ async def subscription_confirm(request: web.Request) -> web.Response:
     return web.json_response(subscription_json(row))
 
 
-async def confirm(session: AsyncSession, secret: str, now: datetime) -> Subscription:
-    """Activate the subscription of an emailed link, once, on the record (API and page)."""
-    row, newly = await activate(session, secret, now)
-    if newly:
-        await audit.record(session, f"resident:{row.id}", "subscription.confirm", row.id)
-        await session.commit()
-    return row
-
-
 def _own_id(request: web.Request) -> str:
     return principal_of(request).actor.removeprefix("resident:")
 
 
 @routes.get("/api/v1/subscription")
+@allow(roles(Role.RESIDENT))
 async def subscription_show(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         row = await session.get(Subscription, _own_id(request))
@@ -105,6 +65,7 @@ async def subscription_show(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/subscription")
+@allow(roles(Role.RESIDENT))
 async def subscription_cancel(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         row = await session.get(Subscription, _own_id(request))

@@ -8,9 +8,9 @@ from aiohttp import web
 from sqlmodel import col, select
 
 from hub import audit
-from hub.access import Forbidden, NotFound
-from hub.api.organisations import managed_organisation
-from hub.http import CLOCK, SESSIONS, created, principal_of, read_json
+from hub.access import allow, roles
+from hub.errors import Forbidden, NotFound
+from hub.http import CLOCK, SESSIONS, created, managed_organisation, principal_of, read_json
 from hub.revocations import revoked
 from partners.credentials import issue_token
 from partners.enrolment import ORG_ADMIN_MAY_ISSUE, check_role_fits
@@ -21,6 +21,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/v1/tokens")
+@allow(roles(Role.ADMIN))
 async def token_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
     check = Checker(await read_json(request))
@@ -54,6 +55,7 @@ async def token_create(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/tokens/{id}/revoke")
+@allow(roles(Role.ADMIN))
 async def token_revoke(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -81,6 +83,7 @@ def token_json(row: ApiToken) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/organisations/{id}/tokens")
+@allow(roles(Role.ADMIN))
 async def token_list(request: web.Request) -> web.Response:
     _, organisation_id = managed_organisation(request)
     async with request.app[SESSIONS]() as session:

@@ -8,6 +8,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from hub import incidents
+from hub.access import ACCOUNT, allow
 from hub.cap import MAX_DOCUMENT_BYTES, Category, Certainty, Severity, Urgency
 from hub.http import CLOCK, SESSIONS, principal_of
 from hub.pages.dashboard import named_places
@@ -22,6 +23,7 @@ ACK_CHOICES = [(120, "2 minutes"), (300, "5 minutes"), (600, "10 minutes"),
 
 
 @routes.get("/")
+@allow(ACCOUNT)  # partners are sent on to their desk
 async def console_page(request: web.Request) -> web.Response:
     principal = principal_of(request)
     if principal.role is Role.PARTNER or (principal.role is Role.ADMIN

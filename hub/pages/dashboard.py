@@ -11,7 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import incidents
-from hub.access import NotFound
+from hub.access import POLICE_PAGES, allow, pages_for
+from hub.errors import NotFound
 from hub.geo import describe_area
 from hub.http import CLOCK, SESSIONS, principal_of
 from hub.models import Alert, AlertStatus, AuditEvent
@@ -22,6 +23,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/alerts/{id}")
+@allow(POLICE_PAGES)
 async def alert_page(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
@@ -107,6 +109,7 @@ class Held:
 
 
 @routes.get("/approvals")
+@allow(pages_for(Role.APPROVER))
 async def approval_page(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:

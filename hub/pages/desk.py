@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 from sqlmodel import col, select
 
+from hub.access import allow, pages_for
 from hub.auth import login_of
 from hub.http import SESSIONS, SETTINGS
 from hub.media import MIME_TYPES, MediaKind
@@ -17,6 +18,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/desk")
+@allow(pages_for(Role.PARTNER, Role.ADMIN))
 async def desk_page(request: web.Request) -> web.Response:
     """The page shell; desk.js loads the history and keeps the live feed open."""
     user = login_of(request).user

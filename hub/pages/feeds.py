@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 from lxml import etree
 
-from hub.access import NotFound
-from hub.api.cap import cap_response
+from hub.access import PUBLIC, allow
 from hub.cap import NS_12
 from hub.cap_alerts import cap_time
-from hub.cap_export import cap_document
+from hub.cap_export import cap_document, cap_response
+from hub.errors import NotFound
 from hub.geo import describe_area
 from hub.http import CLOCK, PUBLISHING, SESSIONS, SETTINGS
 from hub.messages import KIND_LABELS
@@ -103,6 +103,7 @@ def _sent(alert: Alert) -> datetime:
 
 
 @routes.get("/feeds/alerts.atom")
+@allow(PUBLIC)
 async def atom_feed(request: web.Request) -> web.Response:
     now = request.app[CLOCK]()
     async with request.app[SESSIONS]() as session:
@@ -112,6 +113,7 @@ async def atom_feed(request: web.Request) -> web.Response:
 
 
 @routes.get(r"/feeds/alerts/{id:[0-9a-f]{32}}.cap")
+@allow(PUBLIC)
 async def public_cap(request: web.Request) -> web.Response:
     """The CAP document of a published TLP:CLEAR alert, for anyone."""
     async with request.app[SESSIONS]() as session:

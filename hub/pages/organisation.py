@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlmodel import col, select
 
+from hub.access import allow, pages_for
 from hub.http import PUBLISHING, SESSIONS, principal_of
 from hub.pages.render import render
 from partners.enrolment import ORG_ADMIN_MAY_ISSUE, roles_for
@@ -14,6 +15,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/organisation")
+@allow(pages_for(Role.ADMIN))
 async def own_organisation_page(request: web.Request) -> web.Response:
     """An organisation's admin goes to their organisation; a hub admin chooses one."""
     principal = principal_of(request)
@@ -27,6 +29,7 @@ async def own_organisation_page(request: web.Request) -> web.Response:
 
 
 @routes.get("/organisations/{id}")
+@allow(pages_for(Role.ADMIN))
 async def organisation_page(request: web.Request) -> web.Response:
     """The admin page of one organisation; its data is loaded by organisation.js."""
     principal = principal_of(request)

@@ -10,8 +10,9 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
-from hub.access import Forbidden, Principal, Unauthenticated
+from hub.access import Principal
 from hub.auth import csrf_for_page
+from hub.errors import Forbidden, Unauthenticated
 from hub.http import DEMO_MAILBOX, LOGIN, PRINCIPAL, SETTINGS, Handler
 from hub.messages import TEMPLATES
 from hub.throttle import Throttled

@@ -12,12 +12,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hub import audit
-from hub.api.subscriptions import browser_language, confirm, sign_up
+from hub.access import PUBLIC, Rule, allow
 from hub.auth import secret_key
 from hub.cap_alerts import Texts, accepted_languages, texts
 from hub.http import CLOCK, SESSIONS, ApiError, rate_limit
 from hub.models import Alert, AlertStatus, MsgType
 from hub.pages.render import failed, render
+from hub.signup import browser_language, confirm, sign_up
 from hub.throttle import Throttled
 from hub.tlp import Tlp
 from partners.models import Subscription
@@ -74,11 +75,13 @@ def subscribe_form(request: web.Request, status: int = 200, values: dict[str, st
 
 
 @routes.get("/subscribe")
+@allow(PUBLIC)
 async def subscribe_page(request: web.Request) -> web.Response:
     return subscribe_form(request)
 
 
 @routes.post("/subscribe")
+@allow(PUBLIC)
 async def subscribe_submit(request: web.Request) -> web.Response:
     form = await request.post()
     values = form_values(form, SIGN_UP_FIELDS)
@@ -98,6 +101,7 @@ async def subscribe_submit(request: web.Request) -> web.Response:
 
 
 @routes.get("/subscribe/confirm/{token}")
+@allow(PUBLIC)
 async def subscription_confirm_page(request: web.Request) -> web.Response:
     # A button, not a confirmation on GET: mail scanners follow links without asking.
     return private(render(request, "subscription", token=request.match_info["token"],
@@ -105,6 +109,7 @@ async def subscription_confirm_page(request: web.Request) -> web.Response:
 
 
 @routes.post("/subscribe/confirm/{token}")
+@allow(PUBLIC)
 async def subscription_confirm_submit(request: web.Request) -> web.Response:
     rate_limit(request, "signup")
     token = request.match_info["token"]
@@ -131,6 +136,7 @@ def manage_form(request: web.Request, row: Subscription, status: int = 200,
 
 
 @routes.get("/subscribe/manage/{token}")
+@allow(PUBLIC)
 async def manage_page(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         row = await by_secret(session, request.match_info["token"])
@@ -140,6 +146,7 @@ async def manage_page(request: web.Request) -> web.Response:
 
 
 @routes.post("/subscribe/manage/{token}")
+@allow(PUBLIC)
 async def manage_submit(request: web.Request) -> web.Response:
     form = await request.post()
     action, now = form.get("action"), request.app[CLOCK]()
@@ -176,6 +183,7 @@ async def unsubscribe(session: AsyncSession, row: Subscription, now: datetime,
 
 
 @routes.get("/unsubscribe/{token}")
+@allow(PUBLIC)
 async def unsubscribe_page(request: web.Request) -> web.Response:
     # GET never unsubscribes: mail scanners open every link in a message.
     async with request.app[SESSIONS]() as session:
@@ -188,6 +196,7 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
 
 
 @routes.post("/unsubscribe/{token}")
+@allow(Rule(public=True, csrf=False))
 async def unsubscribe_submit(request: web.Request) -> web.Response:
     # RFC 8058 one-click: a mail service POSTs `List-Unsubscribe=One-Click` with no cookies,
     # Origin or CSRF token; the MAC in the link is the authority, and it opens nothing else.
@@ -240,6 +249,7 @@ def wanted_languages(request: web.Request) -> list[str]:
 
 
 @routes.get("/public")
+@allow(PUBLIC)
 async def public_page(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         alerts = (await session.exec(public_alerts_query(request.app[CLOCK]()))).all()

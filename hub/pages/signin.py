@@ -9,8 +9,9 @@ from urllib.parse import quote
 from aiohttp import web
 
 from hub import login, mfa
-from hub.access import Forbidden, Unauthenticated, person
+from hub.access import ACCOUNT, MFA_STEP, PUBLIC, allow, person
 from hub.auth import issue_cookies, login_of, secret_key
+from hub.errors import Forbidden, Unauthenticated
 from hub.http import CLOCK, SESSIONS, rate_limit
 from hub.pages.render import failed, landing, render, safe_next
 from hub.throttle import Throttled
@@ -51,11 +52,13 @@ async def _landing(request: web.Request, user: User) -> str:
 
 
 @routes.get("/login")
+@allow(PUBLIC)
 async def login_page(request: web.Request) -> web.Response:
     return render(request, "login", email="", next=next_of(request) or "")
 
 
 @routes.post("/login")
+@allow(PUBLIC)
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1024]
@@ -71,12 +74,14 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/login/mfa")
+@allow(MFA_STEP)
 async def mfa_page(request: web.Request) -> web.Response:
     login_of(request)
     return render(request, "mfa", next=next_of(request) or "")
 
 
 @routes.post("/login/mfa")
+@allow(MFA_STEP)
 async def mfa_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     code, recovery = str(form.get("code", ""))[:16], str(form.get("recovery_code", ""))[:40]
@@ -92,6 +97,7 @@ async def mfa_submit(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/account/mfa")
+@allow(MFA_STEP)
 async def enrol_page(request: web.Request) -> web.Response:
     found = login_of(request)
     async with request.app[SESSIONS]() as session:
@@ -105,6 +111,7 @@ async def enrol_page(request: web.Request) -> web.Response:
 
 
 @routes.post("/account/mfa")
+@allow(MFA_STEP)
 async def enrol_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     found = login_of(request)
@@ -128,6 +135,7 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/logout")
+@allow(MFA_STEP)
 async def logout_submit(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as session:
         await login.sign_out(session, login_of(request), request.app[CLOCK]())
@@ -137,6 +145,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/invite/{token}")
+@allow(PUBLIC)
 async def invite_page(request: web.Request) -> web.Response:
     async with request.app[SESSIONS]() as session:
         try:
@@ -148,6 +157,7 @@ async def invite_page(request: web.Request) -> web.Response:
 
 
 @routes.post("/invite/{token}")
+@allow(PUBLIC)
 async def invite_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name, password = str(form.get("name", "")).strip()[:200], str(form.get("password", ""))
@@ -167,6 +177,7 @@ async def invite_submit(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/account")
+@allow(ACCOUNT)
 async def account_page(request: web.Request) -> web.Response:
     found = login_of(request)
     async with request.app[SESSIONS]() as session:

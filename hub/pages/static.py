@@ -6,7 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hub.access import NotFound
+from hub.access import PUBLIC, allow
+from hub.errors import NotFound
 
 routes = web.RouteTableDef()
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -15,6 +16,7 @@ TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png",
 
 
 @routes.get("/static/{path:.+}")
+@allow(PUBLIC)
 async def static_file(request: web.Request) -> web.StreamResponse:
     path = (STATIC / request.match_info["path"]).resolve()
     kind = TYPES.get(path.suffix)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from hub.access import rule_of
 from hub.http import SESSIONS
 from partners.models import SubscriptionStatus
 from partners.residents import SubscriptionDraft, subscribe
@@ -294,6 +295,29 @@ async def test_every_route_has_a_row(hub: Hub) -> None:
               for route in hub.client.app.router.routes()
               if route.method != "HEAD" and route.resource is not None}
     assert routes - {("GET", "/api/v1/feed")} == set(matrix())
+
+
+async def test_every_route_declares_its_rule_beside_it(hub: Hub) -> None:
+    # Deny by default: a handler without `@allow` is refused by the guard, whatever its name.
+    undeclared = [route.resource.canonical for route in hub.client.app.router.routes()
+                  if route.resource is not None and rule_of(route.handler) is None]
+    assert undeclared == []
+
+
+async def test_a_route_without_a_rule_is_refused(aiohttp_client: Any, make_app: Any) -> None:
+    app = make_app()
+    extra = web.RouteTableDef()
+
+    @extra.get("/api/v1/undeclared")
+    async def undeclared(request: web.Request) -> web.Response:
+        return web.json_response({"reached": True})
+
+    app.router.add_routes(extra)
+    client = await aiohttp_client(app)
+    answer = await client.get("/api/v1/undeclared",
+                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert answer.status == 403
+    assert (await answer.json())["detail"] == "no access rule covers this endpoint"
 
 
 async def test_access_control_matrix(hub: Hub) -> None:
