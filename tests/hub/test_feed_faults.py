@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from hub.desk import TOO_MANY, TOO_SLOW
-from hub.http import FEED
+from hub.http import FEED, SETTINGS
 from tests.conftest import INSIDE, Hub, next_frame
 from tests.stuck_desk import connect_stuck, drain, masked
 
@@ -77,7 +77,11 @@ async def test_a_desk_that_never_reads_delays_nobody_and_resumes_with_nothing_lo
     for got in heard:
         assert [seq for seq, _ in got] == sorted(published)  # every alert, in order, once
         late = max(at - published[seq] for seq, at in got)
-        assert late < 1.0, f"a desk heard an alert {late:.2f} s after it was published"
+        # Not a speed check (bench/ measures that): a fan-out that waited on the stuck desk
+        # would hold everyone until its write timeout shed it; half of that is a margin no
+        # busy machine's scheduling reaches.
+        waited = hub.client.app[SETTINGS].feed_write_timeout_s / 2
+        assert late < waited, f"a desk heard an alert {late:.2f} s after it was published"
     frames = await asyncio.wait_for(stuck_frames, 15)
     assert frames.close_code == TOO_SLOW
     assert "too slow" in frames.close_reason
