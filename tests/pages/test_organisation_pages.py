@@ -87,6 +87,22 @@ async def test_a_partner_admin_manages_sites_tiers_and_tokens(live: LiveHub) -> 
         "button", name="Move to secondary").click()
     await expect(page.locator("#contacts-secondary")).to_contain_text("Tower Desk")
 
+    # A contact by chat URL, one field per channel the hub knows: the URL is a secret, so
+    # the list shows it masked and editing offers to keep or remove it, never shows it.
+    hook = "json://127.0.0.1:9/hooks/Xq7secretToken"
+    await page.get_by_label("Name", exact=True).fill("Ops Room")
+    await page.get_by_label("Chat URL", exact=True).fill(hook)
+    await page.get_by_role("button", name="Add contact").click()
+    await expect(page.locator("#status")).to_contain_text("Ops Room added")
+    row = page.locator("#contacts-primary tr", has_text="Ops Room")
+    await expect(row.locator("td.masked")).not_to_contain_text("Xq7secretToken")
+    await row.get_by_role("button", name="Edit Ops Room").click()
+    assert await page.get_by_label("Chat URL", exact=True).input_value() == ""
+    assert "Keep json://" in (await page.get_by_label("Chat URL", exact=True).get_attribute("placeholder")
+                              or "")
+    await expect(page.get_by_label("Remove the Chat URL")).to_be_visible()
+    await page.get_by_role("button", name="Cancel editing").click()
+
     # A token: its secret is shown once, then it is revoked.
     await page.get_by_label("Label").fill("Lobby PC")
     await page.get_by_label("Role").select_option("partner")
@@ -106,7 +122,10 @@ async def test_a_partner_admin_manages_sites_tiers_and_tokens(live: LiveHub) -> 
     shown = await live.api.call("GET", f"/api/v1/organisations/{org}", expect=200)
     assert {s["name"] for s in shown["sites"]} == {INSIDE["name"], "Loading dock"}
     contacts = await live.api.call("GET", f"/api/v1/organisations/{org}/contacts", expect=200)
-    assert [(c["id"], c["tier"]) for c in contacts] == [(desk, "secondary")]
+    assert [(c["name"], c["tier"]) for c in contacts] == [("Ops Room", "primary"),
+                                                           ("Tower Desk", "secondary")]
+    assert contacts[1]["id"] == desk and contacts[0]["email"] is None
+    assert "Xq7secretToken" not in contacts[0]["chat_url"]  # stored, and shown masked
     tokens = await live.api.call("GET", f"/api/v1/organisations/{org}/tokens", expect=200)
     lobby = next(t for t in tokens if t["label"] == "Lobby PC")
     assert lobby["role"] == "partner" and lobby["revoked_at"] is not None
