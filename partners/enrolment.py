@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from channels.base import TargetError
 from channels.registry import Registry
 from partners.models import Contact, Organisation, OrgKind, Role, Site, Tier
-from partners.validation import Checker, Conflicting, InvalidInput
+from partners.validation import MAX_LAT, MAX_LON, Checker, Conflicting, InvalidInput
 
 MAX_SITES = 1000
 # Publishing and approving alerts is police work: only a police service's tokens and people
@@ -79,8 +79,8 @@ def read_organisation(body: object) -> OrganisationDraft:
 def _site(check: Checker) -> SiteDraft | None:
     check.only({"name", "lat", "lon"})
     name = check.text("name")
-    lat = check.number("lat", low=-90, high=90)
-    lon = check.number("lon", low=-180, high=180)
+    lat = check.number("lat", low=-MAX_LAT, high=MAX_LAT)
+    lon = check.number("lon", low=-MAX_LON, high=MAX_LON)
     if name and lat is not None and lon is not None and not check.errors:
         return SiteDraft(name, lat, lon)
     return None

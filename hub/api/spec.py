@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import access
+from hub.api.feed import AUTH_TIMEOUT_S, MAX_MESSAGE, RESUME_GRACE_S
 from hub.api.spec_operations import (
     PUBLIC,
     account_paths,
@@ -27,11 +28,6 @@ from hub.models import AckStatus, MsgType
 
 routes = web.RouteTableDef()
 VERSION = "0.1.0"
-# Mirrors of hub.api.feed's limits, which tests/hub/test_openapi.py pins to the code (see
-# spec_operations.MAX_PAGE for why they are not imported).
-FEED_AUTH_TIMEOUT_S = 10.0
-FEED_RESUME_GRACE_S = 0.25
-FEED_MAX_MESSAGE = 64 * 1024
 BEARER_OR_COOKIE: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"cookieAuth": []}]
 ERRORS: dict[int, str] = {
     400: "The request is malformed (for the feed: not a WebSocket handshake, or a token "
@@ -105,14 +101,14 @@ For staff only: a resident's subscription link gets 403 (on the handshake) or 44
 
 **Authentication**: an `Authorization: Bearer` header on the handshake, the session cookie
 of a signed-in browser (which must send its `Origin`: 403 `bad_origin` without it), or a first
-message `{{"type": "auth", "token": "..."}}` within {FEED_AUTH_TIMEOUT_S:g} s; otherwise the
+message `{{"type": "auth", "token": "..."}}` within {AUTH_TIMEOUT_S:g} s; otherwise the
 server sends `{{"type": "error", "error": "unauthenticated", "detail": "..."}}` and closes with
 code 4401.
 
-**Desk -> server** (JSON text frames of at most {FEED_MAX_MESSAGE} bytes):
+**Desk -> server** (JSON text frames of at most {MAX_MESSAGE} bytes):
 - `{{"type": "resume", "since": <seq>}}`: replay, in seq order, every alert the desk may see
   with a higher seq (at most `VIGIL_FEED_REPLAY_MAX` a page), then go live. Sent within
-  {FEED_RESUME_GRACE_S:g} s of connecting (after any auth message) it is guaranteed to come
+  {RESUME_GRACE_S:g} s of connecting (after any auth message) it is guaranteed to come
   before live alerts; without it the desk gets only alerts published after it connected.
   Sent later, it replays again from that seq; a newer resume replaces one still running.
   5 at once, then one every 2 s; more are answered with a `rate_limited` error.
