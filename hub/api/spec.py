@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.registry import Registry
 from hub import access
 from hub.api.feed import AUTH_TIMEOUT_S, MAX_MESSAGE, RESUME_GRACE_S
 from hub.api.spec_operations import (
@@ -24,6 +25,7 @@ from hub.api.spec_operations import (
     token_paths,
 )
 from hub.api.spec_schemas import ref, schemas
+from hub.http import PUBLISHING
 from hub.models import AckStatus, MsgType
 
 routes = web.RouteTableDef()
@@ -75,9 +77,9 @@ def error_responses() -> dict[str, Any]:
     return responses
 
 
-def components() -> dict[str, Any]:
+def components(channels: Registry) -> dict[str, Any]:
     return {
-        "schemas": schemas(),
+        "schemas": schemas(channels),
         "responses": error_responses(),
         "parameters": {"id": {"name": "id", "in": "path", "required": True,
                               "schema": {"type": "string"}}},
@@ -185,9 +187,11 @@ def meta_paths() -> dict[str, Any]:
     }
 
 
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The whole document, built once: the API is fixed when the code is. Do not mutate it."""
+# Keyed on the registry object (compared by identity): a hub builds its registry once, so
+# its document is built once, on the first request for it. Do not mutate what it returns.
+@functools.lru_cache(maxsize=8)
+def openapi_document(channels: Registry) -> dict[str, Any]:
+    """The whole document of a hub with these channels: the rest is fixed by the code."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "Vigil", "version": VERSION,
@@ -202,16 +206,17 @@ def openapi_document() -> dict[str, Any]:
         "paths": {**organisation_paths(), **token_paths(), **account_paths(),
                   **alert_paths(), **cap_paths(), **ack_delivery_paths(), **report_paths(),
                   **subscription_paths(), **feed_paths(), **meta_paths()},
-        "components": components(),
+        "components": components(channels),
     }
 
 
-@functools.cache
-def document_text() -> str:
-    return json.dumps(openapi_document(), separators=(",", ":"))
+@functools.lru_cache(maxsize=8)
+def document_text(channels: Registry) -> str:
+    return json.dumps(openapi_document(channels), separators=(",", ":"))
 
 
 @routes.get("/api/v1/openapi.json")
 @access.allow(access.PUBLIC)
 async def openapi_show(request: web.Request) -> web.Response:
-    return web.Response(text=document_text(), content_type="application/json")
+    text = document_text(request.app[PUBLISHING].channels)
+    return web.Response(text=text, content_type="application/json")

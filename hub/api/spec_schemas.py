@@ -5,8 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from channels.chat import MAX_URL
-from channels.email import ADDRESS, MAX_ADDRESS
+from channels.registry import Plugin, Registry
 from hub import acks, reports, revisions
 from hub.alerts import MAX_ACK_WITHIN_S, MAX_TEXT
 from hub.api.alerts import MAX_REJECT_NOTE
@@ -29,7 +28,7 @@ from partners.accounts import (
     RECOVERY_CODES,
     SIGN_IN_MAX_PASSWORD,
 )
-from partners.enrolment import MAX_SITES
+from partners.enrolment import MAX_SITES, one_of
 from partners.models import MAX_ID, STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
 from partners.validation import (
     CONTROL,
@@ -39,7 +38,6 @@ from partners.validation import (
     MAX_LAT,
     MAX_LON,
     MAX_NAME,
-    XML_CONTROLS,
 )
 
 Schema = dict[str, Any]
@@ -158,38 +156,43 @@ CONTACT_LANGUAGE: Schema = {
                    "languages reaches them in theirs (else in its first). Null or empty: none."}
 
 
-CONTACT_EMAIL = text(MAX_ADDRESS, pattern=ADDRESS.pattern)
-# A URL apprise can deliver to, in its own scheme: which ones it loads (and what each needs
-# after `://`) is apprise's to judge, so the format names that judgement.
-CHAT_URL = text(MAX_URL, format="apprise-url", pattern=rf"^[A-Za-z][A-Za-z0-9+.-]*://[^\s{XML_CONTROLS}]+$",
-                description="an apprise URL, e.g. json://host/path or slack://T/B/C "
-                            "(format `apprise-url`: one apprise loads, in its own scheme)")
+def address(plugin: Plugin) -> Schema:
+    """A contact's address on one channel, as enrolment reads it: text (`Checker.text`) of
+    at most the plugin's `max_length`, in the shape the plugin's own schema gives."""
+    return {**text(plugin.max_length, **(plugin.schema or {})), "maxLength": plugin.max_length}
 
 
-def contact_token_schemas() -> dict[str, Schema]:
+def contact_schemas(channels: Registry) -> dict[str, Schema]:
+    """A contact holds an address for every channel the hub knows, and needs at least one."""
+    addresses = {field: address(plugin) for field, plugin in channels.by_field.items()}
+    fields = tuple(addresses)
+    needs = {"anyOf": [{"required": [field], "properties": {field: {"minLength": 1}}}
+                       for field in fields]} if fields else {}
     return {
         "ContactCreate": obj(
-            {"name": text(min_len=1), "email": {"anyOf": [CONTACT_EMAIL, {"const": ""}]},
-             "chat_url": {"anyOf": [CHAT_URL, {"const": ""}]},
+            {"name": text(min_len=1),
+             **{field: {"anyOf": [schema, {"const": ""}]} for field, schema in addresses.items()},
              "tier": {**ref("Tier"), "default": Tier.PRIMARY.value},
              "language": CONTACT_LANGUAGE},
-            ("name",), anyOf=[{"required": [name], "properties": {name: {"minLength": 1}}}
-                              for name in ("email", "chat_url")],
-            description="A contact needs an email or a chat_url (or both)."),
+            ("name",), **needs,
+            description=f"A contact needs at least one address: {one_of(fields)}."),
         "Contact": closed({"id": ID, "organisation_id": ID, "name": {"type": "string"},
-                           "email": {"type": ["string", "null"]},
-                           "chat_url": {"type": ["string", "null"]}, "tier": ref("Tier"),
+                           **{field: {"type": ["string", "null"]} for field in fields},
+                           "tier": ref("Tier"),
                            "language": {"type": ["string", "null"],
                                         "description": "the language the contact reads"}}),
         "ContactUpdate": obj(
             {"name": text(min_len=1),
-             "email": {"anyOf": [CONTACT_EMAIL, {"const": ""}, {"type": "null"}],
-                       "description": "null or empty clears it"},
-             "chat_url": {"anyOf": [CHAT_URL, {"const": ""}, {"type": "null"}],
-                          "description": "an apprise URL; null or empty clears it"},
+             **{field: {"anyOf": [schema, {"const": ""}, {"type": "null"}],
+                        "description": "null or empty clears it"}
+                for field, schema in addresses.items()},
              "tier": ref("Tier"), "language": CONTACT_LANGUAGE},
-            description="Only the fields to change. The contact must keep an email or a "
-                        "chat_url."),
+            description=f"Only the fields to change. The contact must keep {one_of(fields)}."),
+    }
+
+
+def token_schemas() -> dict[str, Schema]:
+    return {
         "Token": closed({"id": ID, "role": ref("StaffRole"), "label": {"type": "string"},
                          "organisation_id": ID, "contact_id": nullable(ID),
                          "created_at": DATE_TIME, "revoked_at": nullable(DATE_TIME)}),
@@ -560,12 +563,12 @@ def cap_schemas() -> dict[str, Schema]:
     }
 
 
-def schemas() -> dict[str, Schema]:
+def schemas(channels: Registry) -> dict[str, Schema]:
+    """Every schema of the document of a hub with these channels."""
     return {**enum_schemas(), **error_schemas(), **area_schemas(), **organisation_schemas(),
-            **cap_schemas(),
-            **contact_token_schemas(), **alert_schemas(), **ack_delivery_schemas(),
-            **report_schemas(), **user_schemas(), **session_schemas(),
-            **subscription_schemas()}
+            **cap_schemas(), **contact_schemas(channels), **token_schemas(), **alert_schemas(),
+            **ack_delivery_schemas(), **report_schemas(), **user_schemas(),
+            **session_schemas(), **subscription_schemas()}
 
 
 def subscription_schemas() -> dict[str, Schema]:
