@@ -183,10 +183,20 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+# What XML cannot carry, as partners.validation.XML_CONTROLS says (channels import nothing
+# of partners; tests/channels/test_chat.py holds the two equal).
+XML_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"
+# A URL apprise can deliver to, in its own scheme: which ones it loads (and what each needs
+# after `://`) is apprise's to judge, so the format names that judgement. The pattern leaves
+# out spaces and what XML cannot carry, which enrolment refuses before apprise is asked.
+SCHEMA = {"format": "apprise-url",
+          "pattern": rf"^[A-Za-z][A-Za-z0-9+.-]*://[^\s{XML_CONTROLS}]+$",
+          "description": "an apprise URL, e.g. json://host/path or slack://T/B/C (format "
+                         "`apprise-url`: one apprise loads, in its own scheme)"}
 # A chat URL is a room or a webhook, a group, never one named person; and it is itself a
 # credential (a webhook secret), so it is shown masked, never echoed.
 PLUGIN = Plugin(
     name=ChatChannel.name, individual=False, contact_field="chat_url", label="Chat URL",
     hint="An apprise URL such as <code>slack://…</code> or <code>json://host/path</code>.",
     max_length=MAX_URL, check=ChatChannel.check_target, describe=ChatChannel.describe,
-    secret=True, build=lambda settings: ChatChannel(settings.chat_concurrency))
+    secret=True, schema=SCHEMA, build=lambda settings: ChatChannel(settings.chat_concurrency))

@@ -386,6 +386,6 @@ PLUGIN = Plugin(
     name=EmailChannel.name, individual=True, contact_field="email", label="Email",
     hint="", input_type="email", max_length=MAX_ADDRESS, check=EmailChannel.check_target,
     describe=EmailChannel.describe, shown="{name} <{address}>", switch="smtp_url", html=True,
-    residents=True,
+    residents=True, schema={"pattern": ADDRESS.pattern},
     build=lambda settings: EmailChannel(settings.smtp_url, settings.mail_from,
                                         connections=settings.smtp_connections))

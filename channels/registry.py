@@ -30,7 +30,11 @@ class Plugin:
     is a credential) is never shown unmasked, not even to the admin who typed it. `switch`
     names the setting that turns the channel on (None: always on); `build` makes the channel
     from the settings. `html`: messages go out with their HTML part. `residents`: residents'
-    subscriptions (which give an email address) are delivered on it.
+    subscriptions (which give an email address) are delivered on it. `schema`: what the
+    hub's OpenAPI document says of an address beyond its length (a JSON Schema `pattern`,
+    `format`, `description`); the document takes the length from `max_length`, the one
+    enrolment checks. A `pattern` stands for all the hub's text checks, so it must leave out
+    what XML cannot carry, as enrolment does.
     """
 
     name: str
@@ -48,6 +52,7 @@ class Plugin:
     residents: bool = False
     input_type: str = "text"
     shown: str = "{name} ({address})"  # how a delivery to `name` at `address` is listed
+    schema: dict[str, Any] | None = None
 
     def enabled(self, settings: Any) -> bool:
         return self.switch is None or bool(getattr(settings, self.switch))

@@ -17,12 +17,14 @@ from hub.visibility import visible_alert
 from partners.models import Role
 from partners.validation import Checker
 
+MAX_NOTE = 2000
+
 
 def read_ack(body: object) -> tuple[AckStatus, str]:
     check = Checker(body)
     check.only({"status", "note"})
     status = check.choice("status", AckStatus)
-    note = check.text("note", required=False, max_len=2000, default="")
+    note = check.text("note", required=False, max_len=MAX_NOTE, default="")
     check.done()
     assert status is not None
     return status, note or ""

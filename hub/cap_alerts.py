@@ -40,6 +40,7 @@ from hub.cap import (
 from hub.geo import NOWHERE, Area, AreaError, describe_area, parse_area
 from hub.models import Alert, AlertStatus
 from hub.tlp import Tlp
+from partners.validation import MAX_LANGUAGE_TAG
 
 ACK_PARAMETER = "vigil:ack_within_s"
 # A CAP circle of radius 0 is a point (an earthquake's epicentre); it geofences as 1 metre.
@@ -98,7 +99,7 @@ def draft_of(message: Message) -> AlertDraft:
                       description=(info.description or "")[:MAX_TEXT["description"]],
                       instruction=(info.instruction or "")[:MAX_TEXT["instruction"]], area=area,
                       area_name=_area_name(info), expires=info.expires,
-                      ack_within_s=_ack_within(info), language=info.language[:35])
+                      ack_within_s=_ack_within(info), language=info.language[:MAX_LANGUAGE_TAG])
 
 
 def _area_name(info: Info) -> str:

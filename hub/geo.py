@@ -12,6 +12,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.validation import explain_validity
 
+from partners.validation import MAX_LAT, MAX_LON
+
 MAX_VERTICES = 10_000
 # A latitude and a longitude written as text (a form's fields): plain decimals in range.
 LAT_TEXT = re.compile(r"^-?(90(\.0{1,15})?|[1-8]?[0-9](\.[0-9]{1,15})?)$")
@@ -191,10 +193,10 @@ def _number(value: object, path: str) -> float:
 
 
 def _check_position(lon: float, lat: float, path: str) -> None:
-    if not -90.0 <= lat <= 90.0:
-        raise AreaError(path, f"latitude {lat} is outside [-90, 90]")
-    if not -180.0 <= lon <= 180.0:
-        raise AreaError(path, f"longitude {lon} is outside [-180, 180]")
+    if not -MAX_LAT <= lat <= MAX_LAT:
+        raise AreaError(path, f"latitude {lat} is outside [-{MAX_LAT}, {MAX_LAT}]")
+    if not -MAX_LON <= lon <= MAX_LON:
+        raise AreaError(path, f"longitude {lon} is outside [-{MAX_LON}, {MAX_LON}]")
 
 
 def _check_vertex_count(polygons: list[list[list[tuple[float, float]]]], field: str) -> None:

@@ -25,6 +25,10 @@ from partners.accounts import (
 from partners.models import User
 
 WRONG = "the email address or password is wrong"
+# The codes the second factor takes, with room for the spaces a person may type: an
+# authenticator code is 6 digits, a recovery code 20 characters.
+MAX_CODE = 16
+MAX_RECOVERY_CODE = 40
 
 
 class Step(enum.StrEnum):

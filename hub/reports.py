@@ -20,6 +20,7 @@ from hub.models import Alert, AlertStatus, Report
 from hub.visibility import visible_alert
 from partners.models import new_id
 
+MAX_TEXT = 10_000  # a report's text, in characters
 
 @dataclass(frozen=True)
 class Upload:

@@ -33,6 +33,7 @@ from partners.validation import Checker, Conflicting, InvalidInput
 # From most to least restrictive: a revision may keep its label or make it stricter, never
 # looser, or it would leak the original's content to people it was never meant for.
 STRICTNESS = [Tlp.RED, Tlp.AMBER_STRICT, Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR]
+MAX_NOTE = 10_000  # a cancel's note, shown as its description
 
 
 async def revise(session: AsyncSession, principal: Principal, alert_id: str, kind: MsgType,
@@ -111,7 +112,7 @@ def _with_note(draft: AlertDraft, body: object) -> AlertDraft:
     """A cancel's body: `{}` or `{"note": ...}`, the note shown as the cancel's description."""
     check = Checker(body)
     check.only({"note"})
-    note = check.text("note", required=False, max_len=10_000)
+    note = check.text("note", required=False, max_len=MAX_NOTE)
     check.done()
     return replace(draft, description=note) if note else draft
 

@@ -14,7 +14,7 @@ from hub.cap_alerts import accepted_languages
 from hub.http import CLOCK, NOTICES, SESSIONS, ApiError, rate_limit
 from partners.models import Subscription
 from partners.residents import activate, read_subscription, subscribe
-from partners.validation import LANGUAGE_TAG
+from partners.validation import LANGUAGE_TAG, MAX_LANGUAGE_TAG
 
 
 async def sign_up(request: web.Request, body: object) -> Subscription:
@@ -43,7 +43,7 @@ def browser_language(request: web.Request) -> str | None:
     """The first well-formed tag of the request's Accept-Language: the language a resident
     who names none reads."""
     return next((tag for tag in accepted_languages(request.headers.get("Accept-Language"))
-                 if len(tag) <= 35 and LANGUAGE_TAG.match(tag)), None)
+                 if len(tag) <= MAX_LANGUAGE_TAG and LANGUAGE_TAG.match(tag)), None)
 
 
 async def confirm(session: AsyncSession, secret: str, now: datetime) -> Subscription:

@@ -14,13 +14,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from partners.models import STAFF_ROLES, Contact, Invitation, RecoveryCode, Role, User
+from partners.models import MAX_ID, STAFF_ROLES, Contact, Invitation, RecoveryCode, Role, User
 from partners.validation import XML_CONTROLS, Checker, Conflicting, NotKnown
 
 INVITATION_TTL = timedelta(days=7)
 RECOVERY_CODES = 10
 MIN_PASSWORD = 12  # ASVS 5.0 6.2.1; long passphrases are allowed, composition rules are not
 MAX_PASSWORD = 128
+MAX_EMAIL = 320  # RFC 5321: 64 for the local part, 255 for the domain, and the @
+# A one-time secret sent back to the hub (an invitation's, a subscription link's): those it
+# makes are under 50 characters; a longer one is refused before it is hashed.
+MAX_SECRET = 100
 _ADDRESS = rf"[^@\s{XML_CONTROLS}]"  # what an address is made of
 EMAIL = re.compile(rf"^{_ADDRESS}{{1,64}}@{_ADDRESS}{{1,255}}\.{_ADDRESS}{{2,}}$")
 _hasher = PasswordHasher()
@@ -60,7 +64,7 @@ def read_password(check: Checker, name: str = "password") -> str | None:
 
 
 def read_email(check: Checker, name: str = "email") -> str | None:
-    email = check.text(name, max_len=320)
+    email = check.text(name, max_len=MAX_EMAIL)
     if email and not EMAIL.match(email):
         check.fail(name, "must be an email address")
         return None
@@ -88,10 +92,10 @@ class InvitationDraft:
 def read_invitation(body: object) -> InvitationDraft:
     check = Checker(body)
     check.only({"organisation_id", "email", "role", "contact_id"})
-    organisation_id = check.text("organisation_id", max_len=32)
+    organisation_id = check.text("organisation_id", max_len=MAX_ID)
     email = read_email(check)
     role = check.choice("role", Role, among=STAFF_ROLES)
-    contact_id = check.text("contact_id", required=False, max_len=32)
+    contact_id = check.text("contact_id", required=False, max_len=MAX_ID)
     check.done()
     assert organisation_id and email and role
     return InvitationDraft(organisation_id, email, role, contact_id or None)

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from channels.base import TargetError
 from channels.registry import Registry
 from partners.models import Contact, Organisation, OrgKind, Role, Site, Tier
-from partners.validation import Checker, Conflicting, InvalidInput
+from partners.validation import MAX_LAT, MAX_LON, Checker, Conflicting, InvalidInput
 
 MAX_SITES = 1000
 # Publishing and approving alerts is police work: only a police service's tokens and people
@@ -79,8 +79,8 @@ def read_organisation(body: object) -> OrganisationDraft:
 def _site(check: Checker) -> SiteDraft | None:
     check.only({"name", "lat", "lon"})
     name = check.text("name")
-    lat = check.number("lat", low=-90, high=90)
-    lon = check.number("lon", low=-180, high=180)
+    lat = check.number("lat", low=-MAX_LAT, high=MAX_LAT)
+    lon = check.number("lon", low=-MAX_LON, high=MAX_LON)
     if name and lat is not None and lon is not None and not check.errors:
         return SiteDraft(name, lat, lon)
     return None
@@ -135,7 +135,7 @@ def read_contact(body: object, organisation_id: str, channels: Registry,
     tier = check.choice("tier", Tier, required=False, default=Tier.PRIMARY)
     language = check.language("language")
     if fields and not addresses and not any(field in check.errors for field in fields):
-        check.fail(fields[0], f"a contact needs {_one_of(fields)}")
+        check.fail(fields[0], f"a contact needs {one_of(fields)}")
     check.done()
     assert name is not None and tier is not None
     return Contact(organisation_id=organisation_id, name=name, addresses=addresses, tier=tier,
@@ -155,12 +155,12 @@ def read_contact_change(body: object, contact: Contact, channels: Registry) -> C
     merged.update(body)
     fields = channels.contact_fields
     if not any(merged.get(field) for field in fields):
-        raise Conflicting({fields[0]: f"a contact must keep {_one_of(fields)}"})
+        raise Conflicting({fields[0]: f"a contact must keep {one_of(fields)}"})
     return read_contact(merged, contact.organisation_id, channels,
                         nullable=(*fields, "language"))
 
 
-def _one_of(fields: tuple[str, ...]) -> str:
+def one_of(fields: tuple[str, ...]) -> str:
     """`an email or a chat_url`, for the fields the channels declare."""
     named = [f"a{'n' if field[0] in 'aeiou' else ''} {field}" for field in fields]
     return " or ".join(named) if len(named) < 3 else ", ".join(named[:-1]) + " or " + named[-1]

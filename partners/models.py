@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+MAX_ID = 32  # what new_id makes: a UUID's 32 hex digits
+
 
 def new_id() -> str:
     """A random opaque identifier for a new row."""

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from partners.accounts import read_email, secret_hash
 from partners.models import Subscription, SubscriptionStatus
-from partners.validation import Checker, NotKnown
+from partners.validation import MAX_LAT, MAX_LON, Checker, NotKnown
 
 TOKEN_PREFIX = "vgs_"
 UNSUBSCRIBE_PREFIX = "u_"
@@ -62,8 +62,8 @@ def read_place(body: object) -> Place:
 
 
 def _place(check: Checker) -> Place | None:
-    lat = check.number("lat", low=-90, high=90)
-    lon = check.number("lon", low=-180, high=180)
+    lat = check.number("lat", low=-MAX_LAT, high=MAX_LAT)
+    lon = check.number("lon", low=-MAX_LON, high=MAX_LON)
     radius = check.integer("radius_m", low=MIN_RADIUS_M, high=MAX_RADIUS_M, required=True)
     if lat is None or lon is None or radius is None:
         return None

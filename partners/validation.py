@@ -27,6 +27,11 @@ LINE_BREAKS = re.compile(f"[{_LINE_BREAKS}]")
 # carry, and in a one-line field (`line=True`) a line break too.
 CONTROL = f"[{XML_CONTROLS}]"
 CONTROL_OR_BREAK = f"[{XML_CONTROLS}{_LINE_BREAKS}]"
+# The longest text `Checker.text` takes unless told: the name of an organisation, a site,
+# a contact or a person.
+MAX_NAME = 200
+MAX_LANGUAGE_TAG = 35  # RFC 5646 4.4.1: every tag of up to 35 characters must be kept whole
+MAX_LAT, MAX_LON = 90, 180  # degrees either side of the equator and of the prime meridian
 
 
 def xml_safe(text: str) -> str:
@@ -93,7 +98,7 @@ class Checker:
         for key in self.body.keys() - set(allowed):
             self.fail(key, "is not a known field")
 
-    def text(self, name: str, *, required: bool = True, max_len: int = 200,
+    def text(self, name: str, *, required: bool = True, max_len: int = MAX_NAME,
              default: str | None = None, line: bool = False) -> str | None:
         """A string; with `line`, one line of it (no line breaks of any kind)."""
         value = self.body.get(name)
@@ -133,7 +138,7 @@ class Checker:
 
     def language(self, name: str) -> str | None:
         """An optional language tag such as fr-CA; None when absent, null or blank."""
-        value = self.text(name, required=False, max_len=35)
+        value = self.text(name, required=False, max_len=MAX_LANGUAGE_TAG)
         if not value:
             return None
         if not LANGUAGE_TAG.match(value):

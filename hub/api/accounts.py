@@ -22,10 +22,17 @@ from hub.http import (
     rate_limit,
     read_json,
 )
-from partners.accounts import SIGN_IN_MAX_PASSWORD, invite, read_invitation, read_password
+from partners.accounts import (
+    MAX_EMAIL,
+    MAX_SECRET,
+    SIGN_IN_MAX_PASSWORD,
+    invite,
+    read_invitation,
+    read_password,
+)
 from partners.enrolment import ORG_ADMIN_MAY_ISSUE, check_role_fits
 from partners.models import Organisation, Role, User
-from partners.validation import Checker, Conflicting, NotKnown
+from partners.validation import MAX_NAME, Checker, Conflicting, NotKnown
 
 routes = web.RouteTableDef()
 
@@ -54,9 +61,9 @@ async def session_create(request: web.Request) -> web.Response:
     rate_limit(request, "login")
     check = Checker(await read_json(request))
     check.only({"email", "password", "code"})
-    email = check.text("email", max_len=320)
+    email = check.text("email", max_len=MAX_EMAIL)
     password = check.secret("password", low=1, high=SIGN_IN_MAX_PASSWORD)
-    code = check.text("code", required=False, max_len=16)
+    code = check.text("code", required=False, max_len=login.MAX_CODE)
     check.done()
     assert email is not None and password is not None
     async with request.app[SESSIONS]() as session:
@@ -93,8 +100,8 @@ async def session_delete(request: web.Request) -> web.Response:
 async def session_mfa(request: web.Request) -> web.Response:
     check = Checker(await read_json(request))
     check.only({"code", "recovery_code"})
-    code = check.text("code", required=False, max_len=16)
-    recovery = check.text("recovery_code", required=False, max_len=40)
+    code = check.text("code", required=False, max_len=login.MAX_CODE)
+    recovery = check.text("recovery_code", required=False, max_len=login.MAX_RECOVERY_CODE)
     if not code and not recovery:
         check.fail("code", "give the authenticator code, or a recovery code")
     check.done()
@@ -120,7 +127,7 @@ async def mfa_enrol(request: web.Request) -> web.Response:
 async def mfa_confirm(request: web.Request) -> web.Response:
     check = Checker(await read_json(request))
     check.only({"code"})
-    code = check.text("code", max_len=16)
+    code = check.text("code", max_len=login.MAX_CODE)
     check.done()
     assert code is not None
     async with request.app[SESSIONS]() as session:
@@ -163,8 +170,8 @@ async def invitation_accept(request: web.Request) -> web.Response:
     rate_limit(request, "invitation")
     check = Checker(await read_json(request))
     check.only({"token", "name", "password"})
-    token = check.text("token", max_len=100)
-    name = check.text("name", max_len=200)
+    token = check.text("token", max_len=MAX_SECRET)
+    name = check.text("name", max_len=MAX_NAME)
     password = read_password(check)
     check.done()
     assert token and name and password

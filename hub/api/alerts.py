@@ -22,8 +22,10 @@ from partners.models import Role
 from partners.validation import Checker
 
 routes = web.RouteTableDef()
-MAX_PAGE = 500
-_DIGITS = re.compile(r"^[0-9]{1,19}$")  # 2**62, the largest `since`, has 19
+MAX_PAGE, DEFAULT_PAGE = 500, 100  # alerts in one answer of `GET /api/v1/alerts`
+MAX_SINCE = 2**62  # the largest `since`: well inside every database's 64-bit integer
+_DIGITS = re.compile(r"^[0-9]{1,19}$")  # MAX_SINCE has 19
+MAX_REJECT_NOTE = 2000
 
 
 @routes.post("/api/v1/alerts")
@@ -67,7 +69,7 @@ async def alert_reject(request: web.Request) -> web.Response:
     body = await read_json(request) if request.body_exists else {}
     check = Checker(body)
     check.only({"note"})
-    note = check.text("note", required=False, max_len=2000, default="")
+    note = check.text("note", required=False, max_len=MAX_REJECT_NOTE, default="")
     check.done()
     async with request.app[SESSIONS]() as session:
         alert = await reject(session, principal, request.match_info["id"],
@@ -116,8 +118,8 @@ async def _revise(request: web.Request, kind: MsgType, body: object) -> web.Resp
 async def alert_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     check = Checker(dict(request.query))
-    since = _query_int(check, "since", 0, 2**62)
-    limit = _query_int(check, "limit", 1, MAX_PAGE) or 100
+    since = _query_int(check, "since", 0, MAX_SINCE)
+    limit = _query_int(check, "limit", 1, MAX_PAGE) or DEFAULT_PAGE
     check.done()
     async with request.app[SESSIONS]() as session:
         query = select(Alert).where(visible(principal))

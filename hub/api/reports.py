@@ -15,14 +15,13 @@ from hub.access import SIGNED_IN, allow, roles
 from hub.geo import LAT_TEXT, LON_TEXT
 from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of
 from hub.media import MIME_TYPES, SNIFF_BYTES, MediaKind, sniff
-from hub.reports import Upload, readable, report_json, stored_path, uploads_dir
+from hub.reports import MAX_TEXT, Upload, readable, report_json, stored_path, uploads_dir
 from hub.visibility import visible_alert
 from partners.models import Role
 from partners.validation import Checker, InvalidInput
 
 routes = web.RouteTableDef()
 FIELDS_ALLOWANCE = 64 * 1024  # the text fields and multipart framing around the file
-MAX_TEXT = 10_000
 _PART_NAME = re.compile(r'name="([A-Za-z_]+)"')  # the part a refused header belongs to
 ALLOWED = ", ".join(kind.value for kind in MediaKind)
 

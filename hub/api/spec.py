@@ -8,7 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
+from channels.registry import Registry
 from hub import access
+from hub.api.feed import AUTH_TIMEOUT_S, MAX_MESSAGE, RESUME_GRACE_S
 from hub.api.spec_operations import (
     PUBLIC,
     account_paths,
@@ -23,15 +25,11 @@ from hub.api.spec_operations import (
     token_paths,
 )
 from hub.api.spec_schemas import ref, schemas
+from hub.http import PUBLISHING
 from hub.models import AckStatus, MsgType
 
 routes = web.RouteTableDef()
 VERSION = "0.1.0"
-# Mirrors of hub.api.feed's limits, which tests/hub/test_openapi.py pins to the code (see
-# spec_operations.MAX_PAGE for why they are not imported).
-FEED_AUTH_TIMEOUT_S = 10.0
-FEED_RESUME_GRACE_S = 0.25
-FEED_MAX_MESSAGE = 64 * 1024
 BEARER_OR_COOKIE: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"cookieAuth": []}]
 ERRORS: dict[int, str] = {
     400: "The request is malformed (for the feed: not a WebSocket handshake, or a token "
@@ -79,9 +77,9 @@ def error_responses() -> dict[str, Any]:
     return responses
 
 
-def components() -> dict[str, Any]:
+def components(channels: Registry) -> dict[str, Any]:
     return {
-        "schemas": schemas(),
+        "schemas": schemas(channels),
         "responses": error_responses(),
         "parameters": {"id": {"name": "id", "in": "path", "required": True,
                               "schema": {"type": "string"}}},
@@ -105,14 +103,14 @@ For staff only: a resident's subscription link gets 403 (on the handshake) or 44
 
 **Authentication**: an `Authorization: Bearer` header on the handshake, the session cookie
 of a signed-in browser (which must send its `Origin`: 403 `bad_origin` without it), or a first
-message `{{"type": "auth", "token": "..."}}` within {FEED_AUTH_TIMEOUT_S:g} s; otherwise the
+message `{{"type": "auth", "token": "..."}}` within {AUTH_TIMEOUT_S:g} s; otherwise the
 server sends `{{"type": "error", "error": "unauthenticated", "detail": "..."}}` and closes with
 code 4401.
 
-**Desk -> server** (JSON text frames of at most {FEED_MAX_MESSAGE} bytes):
+**Desk -> server** (JSON text frames of at most {MAX_MESSAGE} bytes):
 - `{{"type": "resume", "since": <seq>}}`: replay, in seq order, every alert the desk may see
   with a higher seq (at most `VIGIL_FEED_REPLAY_MAX` a page), then go live. Sent within
-  {FEED_RESUME_GRACE_S:g} s of connecting (after any auth message) it is guaranteed to come
+  {RESUME_GRACE_S:g} s of connecting (after any auth message) it is guaranteed to come
   before live alerts; without it the desk gets only alerts published after it connected.
   Sent later, it replays again from that seq; a newer resume replaces one still running.
   5 at once, then one every 2 s; more are answered with a `rate_limited` error.
@@ -189,9 +187,11 @@ def meta_paths() -> dict[str, Any]:
     }
 
 
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The whole document, built once: the API is fixed when the code is. Do not mutate it."""
+# Keyed on the registry object (compared by identity): a hub builds its registry once, so
+# its document is built once, on the first request for it. Do not mutate what it returns.
+@functools.lru_cache(maxsize=8)
+def openapi_document(channels: Registry) -> dict[str, Any]:
+    """The whole document of a hub with these channels: the rest is fixed by the code."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "Vigil", "version": VERSION,
@@ -206,16 +206,17 @@ def openapi_document() -> dict[str, Any]:
         "paths": {**organisation_paths(), **token_paths(), **account_paths(),
                   **alert_paths(), **cap_paths(), **ack_delivery_paths(), **report_paths(),
                   **subscription_paths(), **feed_paths(), **meta_paths()},
-        "components": components(),
+        "components": components(channels),
     }
 
 
-@functools.cache
-def document_text() -> str:
-    return json.dumps(openapi_document(), separators=(",", ":"))
+@functools.lru_cache(maxsize=8)
+def document_text(channels: Registry) -> str:
+    return json.dumps(openapi_document(channels), separators=(",", ":"))
 
 
 @routes.get("/api/v1/openapi.json")
 @access.allow(access.PUBLIC)
 async def openapi_show(request: web.Request) -> web.Response:
-    return web.Response(text=document_text(), content_type="application/json")
+    text = document_text(request.app[PUBLISHING].channels)
+    return web.Response(text=text, content_type="application/json")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.api.alerts import DEFAULT_PAGE, MAX_PAGE, MAX_SINCE
 from hub.api.spec_schemas import Schema, ref
+from hub.cap import MAX_DOCUMENT_BYTES
 from hub.media import MIME_TYPES
+from partners.accounts import INVITATION_TTL
+from partners.residents import CONFIRM_WITHIN
 
-# Mirror of hub.api.alerts.MAX_PAGE, which tests/hub/test_openapi.py pins to the code.
-# Importing the handler modules would make `mypy hub/api/spec.py` report the type errors of
-# everything they import (hub.access, hub.feed, hub.http).
-MAX_PAGE = 500
 COOKIE: list[dict[str, list[str]]] = [{"cookieAuth": []}]
 RESIDENT: list[dict[str, list[str]]] = [{"subscriptionLink": []}]
 PUBLIC: list[dict[str, list[str]]] = []
@@ -187,7 +187,7 @@ def user_paths() -> dict[str, Any]:
             "Invite a person to an organisation (hub admin or this organisation's admin, who "
             "may invite only partners and admins). Publishers and approvers belong to police "
             "organisations only (422 naming `role` otherwise). The invitation is valid for "
-            "7 days.",
+            f"{INVITATION_TTL.days} days.",
             {"201": answer("Invited; send the person the link.", ref("Invitation"))},
             401, 403, 404, 409, 422, body="InvitationCreate")},
         "/api/v1/invitations/accept": {"post": operation(
@@ -215,10 +215,11 @@ def alert_list_parameters() -> list[dict[str, Any]]:
     return [
         {"name": "since", "in": "query", "required": False,
          "description": "page forward: only alerts with a higher seq, the oldest first",
-         "schema": {"type": "integer", "minimum": 0, "maximum": 2**62}},
+         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_SINCE}},
         {"name": "limit", "in": "query", "required": False,
          "description": "at most this many alerts",
-         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100}},
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                    "default": DEFAULT_PAGE}},
     ]
 
 
@@ -292,7 +293,8 @@ def cap_paths() -> dict[str, Any]:
             "reached. Test, System and Draft messages, expired ones and cancels of unknown "
             "alerts are kept and reach nobody (`withheld` says why).",
             {"201": answer("Imported.", ref("CapImported")),
-             "413": answer("The document is larger than 2 MiB.", ref("Error")),
+             "413": answer(f"The document is larger than {MAX_DOCUMENT_BYTES // 2**20} MiB.",
+                           ref("Error")),
              "415": answer("Not sent as application/cap+xml or application/xml.",
                            ref("Error")),
              "422": answer("Every CAP rule the document breaks, with element paths.",
@@ -406,8 +408,8 @@ def subscription_paths() -> dict[str, Any]:
             403, 409, 422, 429, body="SubscriptionCreate", security=PUBLIC)},
         "/api/v1/subscriptions/confirm": {"post": operation(
             "subscription_confirm", "subscriptions",
-            "Confirm a subscription with the secret of its emailed link, within 2 days of "
-            "asking; confirming again changes nothing.",
+            "Confirm a subscription with the secret of its emailed link, within "
+            f"{CONFIRM_WITHIN.days} days of asking; confirming again changes nothing.",
             {"200": answer("Active.", ref("Subscription"))}, 403, 404, 422, 429,
             body="SubscriptionConfirm", security=PUBLIC)},
         "/api/v1/subscription": {

@@ -5,30 +5,42 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from channels.email import ADDRESS
+from channels.registry import Plugin, Registry
+from hub import acks, reports, revisions
 from hub.alerts import MAX_ACK_WITHIN_S, MAX_TEXT
+from hub.api.alerts import MAX_REJECT_NOTE
+from hub.api.reach import NAMES_SHOWN
+from hub.api.tokens import MAX_LABEL
 from hub.cap import Category, Certainty, Severity, Urgency
 from hub.geo import LAT_TEXT, LON_TEXT, MAX_RADIUS_M, MAX_VERTICES
 from hub.incidents import State
-from hub.login import Step
+from hub.login import MAX_CODE, MAX_RECOVERY_CODE, Step
 from hub.media import MediaKind
 from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
 from hub.tlp import Tlp
 from partners import residents
 from partners.accounts import (
     EMAIL,
+    MAX_EMAIL,
     MAX_PASSWORD,
+    MAX_SECRET,
     MIN_PASSWORD,
     RECOVERY_CODES,
     SIGN_IN_MAX_PASSWORD,
 )
-from partners.enrolment import MAX_SITES
-from partners.models import STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
-from partners.validation import CONTROL, CONTROL_OR_BREAK, LANGUAGE_TAG, XML_CONTROLS
+from partners.enrolment import MAX_SITES, one_of
+from partners.models import MAX_ID, STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
+from partners.validation import (
+    CONTROL,
+    CONTROL_OR_BREAK,
+    LANGUAGE_TAG,
+    MAX_LANGUAGE_TAG,
+    MAX_LAT,
+    MAX_LON,
+    MAX_NAME,
+)
 
 Schema = dict[str, Any]
-# Mirror of the limit in hub.api.reports, which tests/hub/test_openapi.py pins to the code.
-REPORT_MAX_TEXT = 10_000
 # Every enumeration the API speaks, published under its class name so it cannot drift.
 ENUMS: tuple[type[enum.StrEnum], ...] = (
     Category, Severity, Urgency, Certainty, Tlp, OrgKind, Tier,
@@ -37,9 +49,12 @@ ENUMS: tuple[type[enum.StrEnum], ...] = (
 # The roles of tokens and accounts; a resident's subscription link is never either.
 STAFF_ROLE_VALUES = [role.value for role in Role if role in STAFF_ROLES]
 DATE_TIME: Schema = {"type": "string", "format": "date-time"}
-ID: Schema = {"type": "string", "maxLength": 32}
-LAT: Schema = {"type": "number", "minimum": -90, "maximum": 90}
-LON: Schema = {"type": "number", "minimum": -180, "maximum": 180}
+ID: Schema = {"type": "string", "maxLength": MAX_ID}
+LAT: Schema = {"type": "number", "minimum": -MAX_LAT, "maximum": MAX_LAT}
+LON: Schema = {"type": "number", "minimum": -MAX_LON, "maximum": MAX_LON}
+# A language tag as `Checker.language` reads it.
+LANGUAGE: Schema = {"type": "string", "maxLength": MAX_LANGUAGE_TAG,
+                    "pattern": LANGUAGE_TAG.pattern}
 COUNT: Schema = {"type": "integer", "minimum": 0}
 
 
@@ -51,7 +66,8 @@ def nullable(schema: Schema) -> Schema:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def text(max_len: int = 200, min_len: int = 0, *, line: bool = False, **extra: Any) -> Schema:
+def text(max_len: int = MAX_NAME, min_len: int = 0, *, line: bool = False,
+         **extra: Any) -> Schema:
     """A string as `Checker.text` takes it: XML-safe, and with `line` one line of it; a
     `pattern` of its own (a language tag, an email address) is stricter still."""
     schema: Schema = {"type": "string", "maxLength": max_len, **extra}
@@ -135,48 +151,53 @@ def organisation_schemas() -> dict[str, Schema]:
 
 
 CONTACT_LANGUAGE: Schema = {
-    "anyOf": [text(35, pattern=LANGUAGE_TAG.pattern), {"const": ""}, {"type": "null"}],
+    "anyOf": [LANGUAGE, {"const": ""}, {"type": "null"}],
     "description": "The language tag the contact reads, e.g. fr-CA: an alert sent in several "
                    "languages reaches them in theirs (else in its first). Null or empty: none."}
 
 
-CONTACT_EMAIL = text(320, pattern=ADDRESS.pattern)
-# A URL apprise can deliver to, in its own scheme: which ones it loads (and what each needs
-# after `://`) is apprise's to judge, so the format names that judgement.
-CHAT_URL = text(2000, format="apprise-url", pattern=rf"^[A-Za-z][A-Za-z0-9+.-]*://[^\s{XML_CONTROLS}]+$",
-                description="an apprise URL, e.g. json://host/path or slack://T/B/C "
-                            "(format `apprise-url`: one apprise loads, in its own scheme)")
+def address(plugin: Plugin) -> Schema:
+    """A contact's address on one channel, as enrolment reads it: text (`Checker.text`) of
+    at most the plugin's `max_length`, in the shape the plugin's own schema gives."""
+    return {**text(plugin.max_length, **(plugin.schema or {})), "maxLength": plugin.max_length}
 
 
-def contact_token_schemas() -> dict[str, Schema]:
+def contact_schemas(channels: Registry) -> dict[str, Schema]:
+    """A contact holds an address for every channel the hub knows, and needs at least one."""
+    addresses = {field: address(plugin) for field, plugin in channels.by_field.items()}
+    fields = tuple(addresses)
+    needs = {"anyOf": [{"required": [field], "properties": {field: {"minLength": 1}}}
+                       for field in fields]} if fields else {}
     return {
         "ContactCreate": obj(
-            {"name": text(min_len=1), "email": {"anyOf": [CONTACT_EMAIL, {"const": ""}]},
-             "chat_url": {"anyOf": [CHAT_URL, {"const": ""}]},
+            {"name": text(min_len=1),
+             **{field: {"anyOf": [schema, {"const": ""}]} for field, schema in addresses.items()},
              "tier": {**ref("Tier"), "default": Tier.PRIMARY.value},
              "language": CONTACT_LANGUAGE},
-            ("name",), anyOf=[{"required": [name], "properties": {name: {"minLength": 1}}}
-                              for name in ("email", "chat_url")],
-            description="A contact needs an email or a chat_url (or both)."),
+            ("name",), **needs,
+            description=f"A contact needs at least one address: {one_of(fields)}."),
         "Contact": closed({"id": ID, "organisation_id": ID, "name": {"type": "string"},
-                           "email": {"type": ["string", "null"]},
-                           "chat_url": {"type": ["string", "null"]}, "tier": ref("Tier"),
+                           **{field: {"type": ["string", "null"]} for field in fields},
+                           "tier": ref("Tier"),
                            "language": {"type": ["string", "null"],
                                         "description": "the language the contact reads"}}),
         "ContactUpdate": obj(
             {"name": text(min_len=1),
-             "email": {"anyOf": [CONTACT_EMAIL, {"const": ""}, {"type": "null"}],
-                       "description": "null or empty clears it"},
-             "chat_url": {"anyOf": [CHAT_URL, {"const": ""}, {"type": "null"}],
-                          "description": "an apprise URL; null or empty clears it"},
+             **{field: {"anyOf": [schema, {"const": ""}, {"type": "null"}],
+                        "description": "null or empty clears it"}
+                for field, schema in addresses.items()},
              "tier": ref("Tier"), "language": CONTACT_LANGUAGE},
-            description="Only the fields to change. The contact must keep an email or a "
-                        "chat_url."),
+            description=f"Only the fields to change. The contact must keep {one_of(fields)}."),
+    }
+
+
+def token_schemas() -> dict[str, Schema]:
+    return {
         "Token": closed({"id": ID, "role": ref("StaffRole"), "label": {"type": "string"},
                          "organisation_id": ID, "contact_id": nullable(ID),
                          "created_at": DATE_TIME, "revoked_at": nullable(DATE_TIME)}),
-        "TokenCreate": obj({"organisation_id": text(32, 1), "role": ref("StaffRole"),
-                            "contact_id": text(32), "label": text(200)},
+        "TokenCreate": obj({"organisation_id": text(MAX_ID, 1), "role": ref("StaffRole"),
+                            "contact_id": text(MAX_ID), "label": text(MAX_LABEL)},
                            ("organisation_id", "role")),
         "TokenIssued": closed({"id": ID, "token": {"type": "string",
                                                    "description": "shown this once only"},
@@ -203,7 +224,7 @@ def alert_create_schema() -> Schema:
                              "at most a year away"}),
         "ack_within_s": {"type": ["integer", "null"], "minimum": 1,
                          "maximum": MAX_ACK_WITHIN_S},
-        "language": text(35, pattern=LANGUAGE_TAG.pattern, default="en-CA"),
+        "language": {**LANGUAGE, "default": "en-CA"},
     }, ("headline", "event", "severity", "urgency", "certainty", "tlp", "area"))
 
 
@@ -218,10 +239,10 @@ def alert_schemas() -> dict[str, Schema]:
                         "description": "only the fields to change; the rest are kept from "
                         "the newest message of the alert. The TLP label may only stay or "
                         "become stricter."},
-        "AlertCancel": obj({"note": {**text(10_000), "description": "shown as the "
+        "AlertCancel": obj({"note": {**text(revisions.MAX_NOTE), "description": "shown as the "
                                      "cancellation's description, e.g. the all-clear"}}),
-        "AlertReject": obj({"note": {**text(2000), "description": "why; kept in the audit "
-                                     "trail"}}),
+        "AlertReject": obj({"note": {**text(MAX_REJECT_NOTE), "description": "why; kept in "
+                                     "the audit trail"}}),
         "AlertRevised": closed({
             "id": ID, "seq": {"type": ["integer", "null"]}, "status": ref("AlertStatus"),
             "msg_type": ref("MsgType"), "references": ID, "targets": targets}),
@@ -233,7 +254,7 @@ def alert_schemas() -> dict[str, Schema]:
             "channels": {"type": "object", "additionalProperties": COUNT,
                          "description": "deliveries by channel: feed, email, chat"},
             "organisation_names": {"type": "array", "items": {"type": "string"},
-                                   "maxItems": 50},
+                                   "maxItems": NAMES_SHOWN},
             "needs_approval": {"type": "boolean"}},
             description="whom the alert would reach if it were published now"),
         "PresetArea": closed({"organisation_id": ID, "name": {"type": "string"},
@@ -307,7 +328,7 @@ def incident_schemas(alert: dict[str, Schema]) -> dict[str, Schema]:
 
 def ack_delivery_schemas() -> dict[str, Schema]:
     return {
-        "AckCreate": obj({"status": ref("AckStatus"), "note": text(2000)}, ("status",)),
+        "AckCreate": obj({"status": ref("AckStatus"), "note": text(acks.MAX_NOTE)}, ("status",)),
         "Ack": closed({"id": ID, "alert_id": ID, "organisation_id": ID,
                        "responder": {"type": "string",
                                      "description": "`contact:<id>` or `token:<id>`"},
@@ -372,12 +393,12 @@ def ack_delivery_schemas() -> dict[str, Schema]:
 def report_create_schemas() -> dict[str, Schema]:
     number = "a decimal number, as text: {}"
     fields = {
-        "text": text(REPORT_MAX_TEXT, description=f"at most {REPORT_MAX_TEXT} characters (in a "
+        "text": text(reports.MAX_TEXT, description=f"at most {reports.MAX_TEXT} characters (in a "
                      "multipart part, bytes)"),
         "lat": {"type": "string", "pattern": LAT_TEXT.pattern,
-                "description": number.format("-90 to 90")},
+                "description": number.format(f"-{MAX_LAT} to {MAX_LAT}")},
         "lon": {"type": "string", "pattern": LON_TEXT.pattern,
-                "description": number.format("-180 to 180")}}
+                "description": number.format(f"-{MAX_LON} to {MAX_LON}")}}
     file = {"type": "string", "contentMediaType": "application/octet-stream",
             "description": "one photo or video, at most `VIGIL_UPLOAD_MAX_BYTES` (25 MiB by "
             "default; 413 beyond it). Its type is judged from its first bytes, not its name "
@@ -386,7 +407,7 @@ def report_create_schemas() -> dict[str, Schema]:
     return {
         "ReportCreate": obj({**fields, "file": file}, ("lat", "lon"),
                             description="Any other part is refused (422). In a multipart "
-                            f"body, `text`, `lat` and `lon` are at most {REPORT_MAX_TEXT} "
+                            f"body, `text`, `lat` and `lon` are at most {reports.MAX_TEXT} "
                             "bytes each."),
         "ReportFields": obj(fields, ("lat", "lon"), description="A report without a file, "
                             "as a urlencoded form; any other field is refused (422)."),
@@ -428,9 +449,9 @@ def user_schemas() -> dict[str, Schema]:
         "UserChanged": closed({**user_properties(), "sessions_ended": {
             **COUNT, "description": "browser sessions of the person ended by this change"}}),
         "InvitationCreate": obj(
-            {"organisation_id": text(32, 1),
-             "email": text(320, 1, pattern=EMAIL.pattern),
-             "role": ref("StaffRole"), "contact_id": text(32)},
+            {"organisation_id": text(MAX_ID, 1),
+             "email": text(MAX_EMAIL, 1, pattern=EMAIL.pattern),
+             "role": ref("StaffRole"), "contact_id": text(MAX_ID)},
             ("organisation_id", "email", "role"),
             description="The address must not have an account yet; a contact_id must be a "
                         "contact of the organisation."),
@@ -442,7 +463,7 @@ def user_schemas() -> dict[str, Schema]:
                            "description": "`VIGIL_PUBLIC_URL` + `/invite/<token>`"},
             "expires_at": DATE_TIME}),
         "InvitationAccept": obj(
-            {"token": text(100, 1), "name": text(200, 1),
+            {"token": text(MAX_SECRET, 1), "name": text(MAX_NAME, 1),
              "password": {"type": "string", "not": {"pattern": CONTROL}, "minLength": MIN_PASSWORD,
                           "maxLength": MAX_PASSWORD}},
             ("token", "name", "password")),
@@ -458,10 +479,11 @@ def session_schemas() -> dict[str, Schema]:
                                   "authenticator code is next (`POST /api/v1/session/mfa`); "
                                   "`enrol`: this role must set up an authenticator first"),
         "SessionCreate": obj(
-            {"email": text(320, 1),
+            {"email": text(MAX_EMAIL, 1),
              "password": {"type": "string", "not": {"pattern": CONTROL}, "minLength": 1,
                           "maxLength": SIGN_IN_MAX_PASSWORD},
-             "code": text(16, description="the authenticator code, to sign in in one step")},
+             "code": text(MAX_CODE, description="the authenticator code, to sign in in one "
+                          "step")},
             ("email", "password")),
         "SignedIn": closed(signed),
         "Session": closed({**signed, "idle_timeout_s": {
@@ -469,7 +491,7 @@ def session_schemas() -> dict[str, Schema]:
             "description": "the session ends after this long without a request"}}),
         "SignedOut": closed({"step": {"const": "signed_out"}}),
         "SecondFactor": obj(
-            {"code": text(16), "recovery_code": text(40)},
+            {"code": text(MAX_CODE), "recovery_code": text(MAX_RECOVERY_CODE)},
             anyOf=[{"required": [name], "properties": {name: {"minLength": 1}}}
                    for name in ("code", "recovery_code")],
             description="The authenticator code or a recovery code (which wins when both are "
@@ -479,7 +501,7 @@ def session_schemas() -> dict[str, Schema]:
             "otpauth_uri": {"type": "string"},
             "qr_svg": {"type": "string", "description": "the otpauth URI as a QR code, an SVG "
                        "`data:` URI"}}),
-        "MfaConfirm": obj({"code": text(16, 1)}, ("code",)),
+        "MfaConfirm": obj({"code": text(MAX_CODE, 1)}, ("code",)),
         "MfaConfirmed": closed({**signed, "recovery_codes": {
             "type": "array", "items": {"type": "string"}, "minItems": RECOVERY_CODES,
             "maxItems": RECOVERY_CODES,
@@ -541,29 +563,29 @@ def cap_schemas() -> dict[str, Schema]:
     }
 
 
-def schemas() -> dict[str, Schema]:
+def schemas(channels: Registry) -> dict[str, Schema]:
+    """Every schema of the document of a hub with these channels."""
     return {**enum_schemas(), **error_schemas(), **area_schemas(), **organisation_schemas(),
-            **cap_schemas(),
-            **contact_token_schemas(), **alert_schemas(), **ack_delivery_schemas(),
-            **report_schemas(), **user_schemas(), **session_schemas(),
-            **subscription_schemas()}
+            **cap_schemas(), **contact_schemas(channels), **token_schemas(), **alert_schemas(),
+            **ack_delivery_schemas(), **report_schemas(), **user_schemas(),
+            **session_schemas(), **subscription_schemas()}
 
 
 def subscription_schemas() -> dict[str, Schema]:
     where = {"lat": LAT, "lon": LON,
              "radius_m": {"type": "integer", "minimum": residents.MIN_RADIUS_M,
                           "maximum": residents.MAX_RADIUS_M}}
-    email = text(320, 1, pattern=EMAIL.pattern)
+    email = text(MAX_EMAIL, 1, pattern=EMAIL.pattern)
     return {
         "SubscriptionCreate": obj({"email": email, **where, "language": {
-            **text(35, pattern=LANGUAGE_TAG.pattern), "description": "the language the "
+            **LANGUAGE, "description": "the language the "
             "resident reads (alerts in several languages reach them in it); default: the first "
             "of Accept-Language"}}, ("email", *where)),
         "SubscriptionRequested": closed({
             "status": {"const": SubscriptionStatus.PENDING.value},
             "detail": {"type": "string", "description": "where the confirmation link went"}}),
-        "SubscriptionConfirm": obj({"token": text(100, 1, description="the secret of the "
-                                                   "emailed link")}, ("token",)),
+        "SubscriptionConfirm": obj({"token": text(MAX_SECRET, 1, description="the secret of "
+                                                   "the emailed link")}, ("token",)),
         "Subscription": closed({"id": ID, "email": {"type": "string"}, **where,
                                 "status": ref("SubscriptionStatus")}),
     }

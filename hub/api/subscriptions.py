@@ -16,6 +16,7 @@ from hub.http import (
     read_json,
 )
 from hub.signup import confirm, sign_up
+from partners.accounts import MAX_SECRET
 from partners.models import Role, Subscription, SubscriptionStatus
 from partners.validation import Checker
 
@@ -42,7 +43,7 @@ async def subscription_confirm(request: web.Request) -> web.Response:
     rate_limit(request, "signup")
     check = Checker(await read_json(request))
     check.only({"token"})
-    token = check.text("token", max_len=100)
+    token = check.text("token", max_len=MAX_SECRET)
     check.done()
     assert token is not None
     now = request.app[CLOCK]()

@@ -14,10 +14,11 @@ from hub.http import CLOCK, SESSIONS, created, managed_organisation, principal_o
 from hub.revocations import revoked
 from partners.credentials import issue_token
 from partners.enrolment import ORG_ADMIN_MAY_ISSUE, check_role_fits
-from partners.models import STAFF_ROLES, ApiToken, Contact, Organisation, Role
+from partners.models import MAX_ID, STAFF_ROLES, ApiToken, Contact, Organisation, Role
 from partners.validation import Checker, NotKnown
 
 routes = web.RouteTableDef()
+MAX_LABEL = 200
 
 
 @routes.post("/api/v1/tokens")
@@ -26,10 +27,10 @@ async def token_create(request: web.Request) -> web.Response:
     principal = principal_of(request)
     check = Checker(await read_json(request))
     check.only({"organisation_id", "role", "contact_id", "label"})
-    organisation_id = check.text("organisation_id", max_len=32)
+    organisation_id = check.text("organisation_id", max_len=MAX_ID)
     role = check.choice("role", Role, among=STAFF_ROLES)
-    contact_id = check.text("contact_id", required=False, max_len=32)
-    label = check.text("label", required=False, max_len=200, default="")
+    contact_id = check.text("contact_id", required=False, max_len=MAX_ID)
+    label = check.text("label", required=False, max_len=MAX_LABEL, default="")
     check.done()
     assert organisation_id is not None and role is not None
     principal.require_org_admin(organisation_id)

@@ -31,7 +31,7 @@ from partners.residents import (
     move,
     read_place,
 )
-from partners.validation import InvalidInput
+from partners.validation import MAX_LANGUAGE_TAG, InvalidInput
 
 routes = web.RouteTableDef()
 RADII = (250, 500, 1000, 2000, 5000, 10_000)
@@ -243,7 +243,7 @@ def languages_of(alert: Alert) -> list[str]:
 
 def wanted_languages(request: web.Request) -> list[str]:
     """The viewer's languages: one picked on the page (?lang=), then Accept-Language."""
-    picked = request.query.get("lang", "")[:35]
+    picked = request.query.get("lang", "")[:MAX_LANGUAGE_TAG]
     return ([picked] if picked else []) + accepted_languages(
         request.headers.get("Accept-Language"))
 

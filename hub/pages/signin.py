@@ -15,9 +15,15 @@ from hub.errors import Forbidden, Unauthenticated
 from hub.http import CLOCK, SESSIONS, rate_limit
 from hub.pages.render import failed, landing, render, safe_next
 from hub.throttle import Throttled
-from partners.accounts import MAX_PASSWORD, MIN_PASSWORD, open_invitation
+from partners.accounts import (
+    MAX_EMAIL,
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    SIGN_IN_MAX_PASSWORD,
+    open_invitation,
+)
 from partners.models import Organisation, User
-from partners.validation import InvalidInput
+from partners.validation import MAX_NAME, InvalidInput
 
 routes = web.RouteTableDef()
 # The page each unfinished step of signing in goes on to; `next` rides along on each.
@@ -61,7 +67,8 @@ async def login_page(request: web.Request) -> web.Response:
 @allow(PUBLIC)
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    email, password = str(form.get("email", ""))[:320], str(form.get("password", ""))[:1024]
+    email = str(form.get("email", ""))[:MAX_EMAIL]
+    password = str(form.get("password", ""))[:SIGN_IN_MAX_PASSWORD]
     wanted = next_of(request, form)
     try:
         rate_limit(request, "login")
@@ -84,7 +91,8 @@ async def mfa_page(request: web.Request) -> web.Response:
 @allow(MFA_STEP)
 async def mfa_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    code, recovery = str(form.get("code", ""))[:16], str(form.get("recovery_code", ""))[:40]
+    code = str(form.get("code", ""))[:login.MAX_CODE]
+    recovery = str(form.get("recovery_code", ""))[:login.MAX_RECOVERY_CODE]
     wanted = next_of(request, form)
     try:
         async with request.app[SESSIONS]() as session:
@@ -120,7 +128,7 @@ async def enrol_submit(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONS]() as session:
         try:
             signed, codes = await login.confirm(session, found,
-                                                str(form.get("code", ""))[:16],
+                                                str(form.get("code", ""))[:login.MAX_CODE],
                                                 request.remote or "", request.app[CLOCK](),
                                                 secret_key(request))
         except (Unauthenticated, Forbidden) as error:
@@ -160,7 +168,7 @@ async def invite_page(request: web.Request) -> web.Response:
 @allow(PUBLIC)
 async def invite_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    name, password = str(form.get("name", "")).strip()[:200], str(form.get("password", ""))
+    name, password = str(form.get("name", "")).strip()[:MAX_NAME], str(form.get("password", ""))
     token, now = request.match_info["token"], request.app[CLOCK]()
     rate_limit(request, "invitation")
     async with request.app[SESSIONS]() as session:

@@ -11,8 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from channels import chat as chat_module
 from channels.base import Message, TargetError
 from channels.chat import ChatChannel
+from partners import validation
 
 MESSAGE = Message(subject="Suspicious package, King St W", text="Keep staff away from the lobby.")
 
@@ -217,6 +219,12 @@ DESCRIBE_CASES = [
      ["jsons://hooks.example.com/hook/"]),
     (SLACK_BOT, [SLACK_BOT], []),  # not a URL at all: nothing of it is shown
 ]
+
+
+def test_the_documented_url_leaves_out_what_xml_cannot_carry() -> None:
+    # The channel spells out what the hub's text checks refuse; the two must stay equal.
+    assert chat_module.XML_CONTROLS == validation.XML_CONTROLS
+    assert validation.XML_CONTROLS in chat_module.SCHEMA["pattern"]
 
 
 @pytest.mark.parametrize(("target", "secrets", "visible"), DESCRIBE_CASES)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from channels.registry import BUILT_IN, Registry, load
 from hub.settings import Settings
@@ -91,6 +92,37 @@ async def test_without_the_plugin_its_field_is_unknown(hub: Hub) -> None:
     answer = await hub.call("POST", f"/api/v1/organisations/{org}/contacts", expect=422,
                             json={"name": "Guard", "pager": NUMBER})
     assert "pager" in answer["fields"]
+
+
+async def served_contact_schemas(hub: Hub) -> tuple[dict[str, Any], Draft202012Validator]:
+    """The contact schemas of the hub's own /api/v1/openapi.json, and a validator of a
+    new contact's body against it."""
+    document = await hub.call("GET", "/api/v1/openapi.json", expect=200)
+    schemas = document["components"]["schemas"]
+    create = Draft202012Validator({**schemas["ContactCreate"],
+                                   "components": document["components"]})
+    return {name: schemas[name] for name in ("ContactCreate", "ContactUpdate", "Contact")}, create
+
+
+async def test_the_served_document_has_the_contact_field_of_a_plugin(paged: Hub) -> None:
+    schemas, create = await served_contact_schemas(paged)
+    for name in ("ContactCreate", "ContactUpdate"):
+        pager = schemas[name]["properties"]["pager"]["anyOf"][0]
+        assert pager["type"] == "string" and pager["maxLength"] == 16, name
+    assert schemas["Contact"]["properties"]["pager"] == {"type": ["string", "null"]}
+    assert "pager" in schemas["Contact"]["required"]
+    assert create.is_valid({"name": "Guard", "pager": NUMBER})  # a pager alone will do
+    assert not create.is_valid({"name": "Guard", "pager": "+1" + "4" * 15})
+    assert not create.is_valid({"name": "Guard"})
+
+
+async def test_without_the_plugin_the_served_document_has_no_such_field(hub: Hub) -> None:
+    schemas, create = await served_contact_schemas(hub)
+    for name, schema in schemas.items():
+        assert "pager" not in schema["properties"], name
+        assert "pager" not in str(schema.get("anyOf", "")), name
+    assert not create.is_valid({"name": "Guard", "pager": NUMBER})
+    assert create.is_valid({"name": "Guard", "email": "guard@example.org"})
 
 
 def test_no_module_of_the_hub_names_the_test_channel() -> None:

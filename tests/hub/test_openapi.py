@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pyotp
@@ -13,18 +15,25 @@ from aiohttp import FormData, web
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from channels.chat import MAX_URL
+from channels.email import MAX_ADDRESS
+from channels.registry import Registry
+from hub import acks, reports, revisions
 from hub.alerts import FIELDS
-from hub.api import alerts as alerts_api
-from hub.api import feed as feed_api
-from hub.api import reports as reports_api
-from hub.api import spec, spec_operations, spec_schemas
+from hub.api import spec, spec_schemas
+from hub.api.alerts import MAX_PAGE, MAX_REJECT_NOTE, MAX_SINCE
+from hub.api.tokens import MAX_LABEL
 from hub.cap import Category, Certainty, Severity, Urgency
 from hub.feed import FRAME_TYPES
-from hub.login import Step
+from hub.http import PUBLISHING
+from hub.login import MAX_CODE, Step
 from hub.media import MediaKind
 from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
+from hub.settings import Settings
 from hub.tlp import Tlp
-from partners.models import STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
+from partners.accounts import MAX_EMAIL, MAX_SECRET
+from partners.models import MAX_ID, STAFF_ROLES, OrgKind, Role, SubscriptionStatus, Tier
+from partners.validation import LANGUAGE_TAG, MAX_LANGUAGE_TAG, MAX_LAT, MAX_LON, MAX_NAME
 from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Clock, Hub, alert_body
 from tests.hub.conftest import Sink
 
@@ -52,6 +61,12 @@ PNG = bytes.fromhex(
     "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082")
 NEAR_INSIDE = {"name": "Bay St annex", "lat": 43.6482, "lon": -79.3804}
 HOME = {"email": "sam@resident.example", "lat": 43.6481, "lon": -79.3805, "radius_m": 500}
+
+
+@functools.cache
+def default_document() -> dict[str, Any]:
+    """The document of a hub with the default settings' channels (the built-in ones)."""
+    return spec.openapi_document(Registry.of(Settings()))
 
 
 async def served(hub: Hub) -> dict[str, Any]:
@@ -85,7 +100,7 @@ def check(document: dict[str, Any], schema: dict[str, Any], instance: Any) -> No
 async def test_document_is_served_to_anyone(hub: Hub) -> None:
     document = await served(hub)
     assert document["openapi"].startswith("3.")
-    assert document == spec.openapi_document()
+    assert document == spec.openapi_document(hub.client.app[PUBLISHING].channels)
 
 
 def in_api(path: str) -> bool:
@@ -103,7 +118,7 @@ async def test_every_route_is_documented_and_nothing_else(hub: Hub) -> None:
 
 
 def test_path_parameters_match_the_path_templates() -> None:
-    document = spec.openapi_document()
+    document = default_document()
     for path, item in document["paths"].items():
         declared = [resolve(document, p) for p in item.get("parameters", [])]
         for method, op in item.items():
@@ -115,26 +130,21 @@ def test_path_parameters_match_the_path_templates() -> None:
 
 
 def test_enums_equal_the_code_enums() -> None:
-    document = spec.openapi_document()
+    document = default_document()
     schemas = document["components"]["schemas"]
     for name, field, kind in ENUM_FIELDS:
         documented = resolve(document, schemas[name]["properties"][field])
         assert documented["enum"] == [member.value for member in kind], (name, field)
 
 
-def test_alert_fields_and_limits_match_the_code() -> None:
-    schemas = spec.openapi_document()["components"]["schemas"]
+def test_alert_fields_and_frames_match_the_code() -> None:
+    schemas = default_document()["components"]["schemas"]
     assert set(schemas["AlertCreate"]["properties"]) == set(FIELDS)
-    assert spec_operations.MAX_PAGE == alerts_api.MAX_PAGE
-    assert spec_schemas.REPORT_MAX_TEXT == reports_api.MAX_TEXT
-    assert spec.FEED_AUTH_TIMEOUT_S == feed_api.AUTH_TIMEOUT_S
-    assert spec.FEED_RESUME_GRACE_S == feed_api.RESUME_GRACE_S
-    assert spec.FEED_MAX_MESSAGE == feed_api.MAX_MESSAGE
     assert {kind.value: kind.value.lower() for kind in MsgType} == FRAME_TYPES
 
 
 def test_document_is_valid_openapi() -> None:
-    validate(spec.openapi_document())
+    validate(default_document())
 
 
 def form_type(fields: dict[str, str | bytes]) -> str:
@@ -421,3 +431,161 @@ async def test_feed_refusals_match_the_documented_schema(
         hub: Hub, path: str, headers: dict[str, str], status: int) -> None:
     call = Caller(hub, await served(hub))
     await call("GET", "/api/v1/feed", status, path=path, token=None, headers=headers)
+
+
+
+@dataclass(frozen=True)
+class World:
+    """What the limit checks send their requests about, and with whose credentials."""
+
+    org: str
+    alert: str
+    partner: str
+    publisher: str
+    approver: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request without the field under test; `kind` is how its fields are sent (`json`,
+    `data` for a urlencoded form, `params` for the query)."""
+
+    method: str
+    path: str
+    token: str | None
+    fields: dict[str, Any]
+    kind: str = "json"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit the document states (`schema`'s `field`, or a query parameter of the path
+    `schema`) and the constant both it and the validator are meant to take."""
+
+    schema: str
+    field: str
+    bound: int
+    kind: str  # text, email, url, tag (a language tag) or number
+    request: Callable[[World], Request]
+
+
+def sized(kind: str, size: int) -> Any:
+    """A value of `kind` that is valid in every way but its length (or, for a number, is
+    `size` itself): so nothing but the limit can refuse it."""
+    if kind == "number":
+        return size
+    if kind == "email":
+        local = "a" * 64
+        return f"{local}@{'d' * (size - len(local) - 5)}.org"
+    if kind == "url":
+        head = "json://127.0.0.1:9/"
+        return head + "h" * (size - len(head))
+    if kind == "tag":
+        tag = "en"
+        while len(tag) < size:
+            tag += "-" + "a" * min(8, size - len(tag) - 1)
+        assert LANGUAGE_TAG.fullmatch(tag) and len(tag) == size
+        return tag
+    return "x" * size
+
+
+def admin(method: str, path: str, **fields: Any) -> Callable[[World], Request]:
+    return lambda world: Request(method, path.format(**vars(world)), ADMIN_TOKEN, fields)
+
+
+def anyone(path: str, **fields: Any) -> Callable[[World], Request]:
+    return lambda world: Request("POST", path, None, fields)
+
+
+CONTACTS = "/api/v1/organisations/{org}/contacts"
+SITES = "/api/v1/organisations/{org}/sites"
+# Each limit the document takes from a validator's constant.
+LIMITS: dict[str, Limit] = {
+    "organisation name": Limit("OrganisationCreate", "name", MAX_NAME, "text", admin(
+        "POST", "/api/v1/organisations", kind="corporate")),
+    "site latitude": Limit("SiteCreate", "lat", MAX_LAT, "number", admin(
+        "POST", SITES, name="Dock", lon=0)),
+    "site longitude": Limit("SiteCreate", "lon", MAX_LON, "number", admin(
+        "POST", SITES, name="Dock", lat=0)),
+    "contact email": Limit("ContactCreate", "email", MAX_ADDRESS, "email", admin(
+        "POST", CONTACTS, name="Desk")),
+    "contact chat URL": Limit("ContactCreate", "chat_url", MAX_URL, "url", admin(
+        "POST", CONTACTS, name="Desk")),
+    "contact language": Limit("ContactCreate", "language", MAX_LANGUAGE_TAG, "tag", admin(
+        "POST", CONTACTS, name="Desk", email="desk@example.org")),
+    "token organisation": Limit("TokenCreate", "organisation_id", MAX_ID, "text", admin(
+        "POST", "/api/v1/tokens", role="partner")),
+    "token label": Limit("TokenCreate", "label", MAX_LABEL, "text", lambda world: Request(
+        "POST", "/api/v1/tokens", ADMIN_TOKEN, {"organisation_id": world.org,
+                                                "role": "partner"})),
+    "ack note": Limit("AckCreate", "note", acks.MAX_NOTE, "text", lambda world: Request(
+        "POST", f"/api/v1/alerts/{world.alert}/acks", world.partner,
+        {"status": "acknowledged"})),
+    "cancel note": Limit("AlertCancel", "note", revisions.MAX_NOTE, "text", lambda world: Request(
+        "POST", f"/api/v1/alerts/{world.alert}/cancel", world.publisher, {})),
+    "reject note": Limit("AlertReject", "note", MAX_REJECT_NOTE, "text", lambda world: Request(
+        "POST", f"/api/v1/alerts/{world.alert}/reject", world.approver, {})),
+    "report text": Limit("ReportFields", "text", reports.MAX_TEXT, "text", lambda world: Request(
+        "POST", f"/api/v1/alerts/{world.alert}/reports", world.partner,
+        {"lat": "43.6481", "lon": "-79.3805"}, "data")),
+    "invitation email": Limit("InvitationCreate", "email", MAX_EMAIL, "email", lambda world: (
+        Request("POST", "/api/v1/invitations", ADMIN_TOKEN,
+                {"organisation_id": world.org, "role": "partner"}))),
+    "invitation secret": Limit("InvitationAccept", "token", MAX_SECRET, "text", anyone(
+        "/api/v1/invitations/accept", name="Desk", password=PASSWORD)),
+    "invited name": Limit("InvitationAccept", "name", MAX_NAME, "text", anyone(
+        "/api/v1/invitations/accept", token="vgi_none", password=PASSWORD)),
+    "sign-in email": Limit("SessionCreate", "email", MAX_EMAIL, "email", anyone(
+        "/api/v1/session", password=PASSWORD)),
+    "sign-in code": Limit("SessionCreate", "code", MAX_CODE, "text", anyone(
+        "/api/v1/session", email="desk@example.org", password=PASSWORD)),
+    "subscription email": Limit("SubscriptionCreate", "email", MAX_EMAIL, "email", anyone(
+        "/api/v1/subscriptions", **HOME)),
+    "subscription language": Limit("SubscriptionCreate", "language", MAX_LANGUAGE_TAG, "tag",
+                                   anyone("/api/v1/subscriptions", **HOME)),
+    "subscription secret": Limit("SubscriptionConfirm", "token", MAX_SECRET, "text", anyone(
+        "/api/v1/subscriptions/confirm")),
+    "page size": Limit("/api/v1/alerts", "limit", MAX_PAGE, "number", lambda world: Request(
+        "GET", "/api/v1/alerts", ADMIN_TOKEN, {}, "params")),
+    "page start": Limit("/api/v1/alerts", "since", MAX_SINCE, "number", lambda world: Request(
+        "GET", "/api/v1/alerts", ADMIN_TOKEN, {}, "params")),
+}
+
+
+def documented_bound(document: dict[str, Any], limit: Limit) -> Any:
+    """The maxLength (or, for a number, maximum) the document gives the limit's field."""
+    if limit.schema.startswith("/"):
+        parameters = document["paths"][limit.schema]["get"]["parameters"]
+        node = next(p["schema"] for p in parameters if p["name"] == limit.field)
+    else:
+        node = resolve(document, document["components"]["schemas"][limit.schema])
+        node = node["properties"][limit.field]
+    node = node["anyOf"][0] if "anyOf" in node else node
+    return node["maximum" if limit.kind == "number" else "maxLength"]
+
+
+async def refused(hub: Hub, world: World, limit: Limit, size: int) -> bool:
+    """Whether the hub refuses the field at this size with a 422 naming it."""
+    request = limit.request(world)
+    value = sized(limit.kind, size)
+    fields = {**request.fields, limit.field: str(value) if request.kind != "json" else value}
+    response = await hub.client.request(
+        request.method, request.path, headers=hub.auth(request.token) if request.token else {},
+        **{request.kind: fields})
+    answer = await response.json()
+    return response.status == 422 and limit.field in answer["fields"]
+
+
+@pytest.mark.parametrize("name", LIMITS)
+async def test_each_documented_limit_is_the_validators(hub: Hub, name: str) -> None:
+    # The document must state the constant, and the validator must refuse one past it and
+    # take it: a validator that kept a literal of its own, or a document that did, fails.
+    limit = LIMITS[name]
+    assert documented_bound(await served(hub), limit) == limit.bound
+    police = await hub.organisation("Toronto Police Service", "police")
+    publisher = await hub.token(police, "publisher")
+    org, partner = await hub.partner("Bay Tower", INSIDE)
+    alert = (await hub.publish(publisher))["id"]
+    world = World(org, alert, partner, publisher, await hub.token(police, "approver"))
+    assert await refused(hub, world, limit, limit.bound + 1), f"{name}: one past is taken"
+    assert not await refused(hub, world, limit, limit.bound), f"{name}: the limit is refused"
