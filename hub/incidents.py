@@ -220,8 +220,8 @@ async def incident_json(session: AsyncSession, principal: Principal, alert_id: s
         timers_query = timers_query.where(Escalation.organisation_id == own)
     deliveries = (await session.exec(deliveries_query)).all()
     acks = (await session.exec(acks_query)).all()
-    found_reports = [(message, report) for message in messages
-                     for report in await reports.reports_of(session, principal, message)]
+    found_reports = [shown for message in messages
+                     for shown in await reports.on_alert(session, principal, message)]
     timers = (await session.exec(timers_query)).all()
 
     answered_orgs = {ack.organisation_id for ack in acks}
@@ -237,8 +237,7 @@ async def incident_json(session: AsyncSession, principal: Principal, alert_id: s
         "organisations": await names_reached(session, principal, root),
         "deliveries": [delivery_json(d) for d in deliveries],
         "acks": [ack_json(a) for a in acks],
-        "reports": [reports.report_json(r, full=reports.sees_reporter(principal, m, r))
-                    for m, r in found_reports],
+        "reports": found_reports,
         "escalations": escalations,
         "deadline": deadline.isoformat() if deadline else None,
         "overdue": sorted(reached_orgs - answered_orgs)

@@ -243,20 +243,61 @@ class Throttle(SQLModel, table=True):
     blocked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
+class ReportStatus(enum.StrEnum):
+    """Where police are with a report: just in, looked at, acted on."""
+
+    NEW = "new"
+    REVIEWED = "reviewed"
+    ACTIONED = "actioned"
+
+
 class Report(SQLModel, table=True):
-    """A field report sent back by a partner: text, a location and perhaps a photo or video."""
+    """A field report sent by a partner, on an alert or standing alone: text, a point, when
+    it was seen, and any number of photos or videos (ReportFile)."""
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    alert_id: str = Field(foreign_key="alert.id", index=True, max_length=32)
+    alert_id: str | None = Field(default=None, foreign_key="alert.id", index=True,
+                                 max_length=32)
     organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
     reporter: str = Field(max_length=64)  # who sent it: a user, a contact or a token
     text: str = Field(default="", sa_type=sa.Text)
     lat: float
     lon: float
-    file_kind: str | None = Field(default=None, max_length=8)
-    file_size: int | None = None
-    file_sha256: str | None = Field(default=None, max_length=64)
+    observed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # A report on no alert carries its own label; one on an alert takes the alert's.
+    tlp: Tlp = Field(default=Tlp.AMBER, sa_type=StoredEnum(Tlp, 20))
+    status: ReportStatus = Field(default=ReportStatus.NEW, index=True,
+                                 sa_type=StoredEnum(ReportStatus, 16))
+    reviewed_by: str | None = Field(default=None, max_length=64)  # the last status change
+    reviewed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # Shared by the sending police service with every organisation the alert reached:
     # they then see it without who sent it, and a copy of the file without its location.
     shared_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ReportFile(SQLModel, table=True):
+    """One photo or video of a report, kept as sent (its name is made from this id)."""
+
+    __tablename__ = "report_file"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    report_id: str = Field(foreign_key="report.id", index=True, max_length=32)
+    position: int = 0
+    kind: str = Field(max_length=8)
+    size: int
+    sha256: str = Field(max_length=64)
+    sha1: str = Field(default="", max_length=40)  # CAP 1.2's <digest> is SHA-1
+
+
+class ReportForward(SQLModel, table=True):
+    """A report police passed to one more partner organisation."""
+
+    __tablename__ = "report_forward"
+    __table_args__ = (sa.UniqueConstraint("report_id", "organisation_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    report_id: str = Field(foreign_key="report.id", index=True, max_length=32)
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    forwarded_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -6,6 +6,7 @@ import enum
 import math
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
 E = TypeVar("E", bound=enum.Enum)
@@ -31,6 +32,7 @@ CONTROL_OR_BREAK = f"[{XML_CONTROLS}{_LINE_BREAKS}]"
 # a contact or a person.
 MAX_NAME = 200
 MAX_LANGUAGE_TAG = 35  # RFC 5646 4.4.1: every tag of up to 35 characters must be kept whole
+MAX_MOMENT = 40  # an ISO 8601 date-time with fractions and offset
 MAX_LAT, MAX_LON = 90, 180  # degrees either side of the equator and of the prime meridian
 
 
@@ -190,6 +192,26 @@ class Checker:
             self.fail(name, f"must be between {low} and {high}")
             return None
         return int(value)
+
+    def moment(self, name: str, *, required: bool = True) -> datetime | None:
+        """An ISO 8601 date-time with its UTC offset, such as 2026-11-21T18:00:00-05:00."""
+        value = self.body.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "is required")
+            return None
+        if not isinstance(value, str) or len(value) > MAX_MOMENT:
+            self.fail(name, "must be an ISO 8601 date-time such as 2026-11-21T18:00:00-05:00")
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(name, "must be an ISO 8601 date-time such as 2026-11-21T18:00:00-05:00")
+            return None
+        if moment.tzinfo is None:
+            self.fail(name, "must carry a UTC offset, e.g. -05:00 or Z")
+            return None
+        return moment
 
     def done(self) -> None:
         if self.errors:

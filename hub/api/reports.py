@@ -13,17 +13,32 @@ from aiohttp.http_exceptions import BadHttpMessage
 from hub import reports
 from hub.access import SIGNED_IN, allow, roles
 from hub.geo import LAT_TEXT, LON_TEXT
-from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of
+from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of, read_json
 from hub.media import MIME_TYPES, SNIFF_BYTES, MediaKind, sniff
-from hub.reports import MAX_TEXT, Upload, readable, report_json, stored_path, uploads_dir
+from hub.models import ReportStatus
+from hub.reports import (
+    DEFAULT_PAGE,
+    MAX_FILES,
+    MAX_PAGE,
+    MAX_TEXT,
+    ReportDraft,
+    Upload,
+    readable,
+    report_json,
+    stored_path,
+    uploads_dir,
+)
+from hub.tlp import Tlp
 from hub.visibility import visible_alert
-from partners.models import Role
+from partners.models import MAX_ID, Role
 from partners.validation import Checker, InvalidInput
 
 routes = web.RouteTableDef()
 FIELDS_ALLOWANCE = 64 * 1024  # the text fields and multipart framing around the file
 _PART_NAME = re.compile(r'name="([A-Za-z_]+)"')  # the part a refused header belongs to
 ALLOWED = ", ".join(kind.value for kind in MediaKind)
+TEXT_FIELDS = frozenset({"text", "lat", "lon", "observed_at", "tlp"})
+MAX_FORWARD = 50  # organisations one forward names
 
 
 def too_large(limit: int) -> ApiError:
@@ -34,56 +49,70 @@ def too_large(limit: int) -> ApiError:
 @routes.post("/api/v1/alerts/{id}/reports")
 @allow(roles(Role.PARTNER))
 async def report_create(request: web.Request) -> web.Response:
+    return await _create(request, request.match_info["id"])
+
+
+@routes.post("/api/v1/reports")
+@allow(roles(Role.PARTNER))
+async def standalone_report_create(request: web.Request) -> web.Response:
+    """A report on no alert: something seen in the field that police should know."""
+    return await _create(request, None)
+
+
+async def _create(request: web.Request, alert_id: str | None) -> web.Response:
     principal = principal_of(request)
     settings = request.app[SETTINGS]
     limit = settings.upload_max_bytes
     # Refused from the headers alone, before a byte of a too-large body is read.
-    if request.content_length is not None and request.content_length > limit + FIELDS_ALLOWANCE:
+    if request.content_length is not None and \
+            request.content_length > limit * MAX_FILES + FIELDS_ALLOWANCE:
         raise too_large(limit)
+    uploads: list[Upload] = []
     if request.content_type == "application/x-www-form-urlencoded":  # a report with no file
-        fields, upload = {k: str(v) for k, v in (await request.post()).items()}, None
+        fields = {k: str(v) for k, v in (await request.post()).items()}
     elif request.content_type == "multipart/form-data":
-        fields, upload = await _read_form(request, limit, uploads_dir(settings.data_dir))
+        fields, uploads = await _read_form(request, limit, uploads_dir(settings.data_dir))
     else:
         raise InvalidInput({"body": "must be multipart/form-data with text, lat, lon, file"})
     try:
-        text, lat, lon = _read_fields(fields)
+        draft = _read_fields(fields, standalone=alert_id is None)
         async with request.app[SESSIONS]() as session:
-            report = await reports.create(session, principal, request.match_info["id"], text,
-                                          lat, lon, upload, settings.data_dir,
-                                          request.app[CLOCK]())
+            report, files = await reports.create(session, principal, alert_id, draft,
+                                                 uploads, settings.data_dir,
+                                                 request.app[CLOCK]())
     finally:
-        if upload is not None:
+        for upload in uploads:
             upload.path.unlink(missing_ok=True)  # still there only if nothing was stored
-    return created(report_json(report, full=True))
+    return created(report_json(report, files, full=True))
 
 
 async def _read_form(request: web.Request, limit: int,
-                     folder: Path) -> tuple[dict[str, str], Upload | None]:
+                     folder: Path) -> tuple[dict[str, str], list[Upload]]:
     try:
         reader = await request.multipart()
     except ValueError as error:  # no boundary, or one over RFC 2046's 70 characters
         raise InvalidInput({"body": f"the multipart Content-Type is not usable: {error}"}) \
             from None
     fields: dict[str, str] = {}
-    upload: Upload | None = None
+    uploads: list[Upload] = []
     try:
         while (part := await _next_part(reader)) is not None:
             if not isinstance(part, BodyPartReader) or part.name is None:
                 raise InvalidInput({"body": "nested multipart is not accepted"})
             if part.name == "file":
-                if upload is not None:
-                    raise InvalidInput({"file": "send one file per report"})
-                upload = await _stream_file(part, limit, folder)
-            elif part.name in ("text", "lat", "lon"):
+                if len(uploads) == MAX_FILES:
+                    raise InvalidInput({"file": f"at most {MAX_FILES} files per report"})
+                if (upload := await _stream_file(part, limit, folder)) is not None:
+                    uploads.append(upload)
+            elif part.name in TEXT_FIELDS:
                 fields[part.name] = await _read_text(part)
             else:
                 raise InvalidInput({part.name[:40]: "is not a known field"})
     except BaseException:
-        if upload is not None:
+        for upload in uploads:
             upload.path.unlink(missing_ok=True)
         raise
-    return fields, upload
+    return fields, uploads
 
 
 async def _next_part(reader: MultipartReader) -> BodyPartReader | MultipartReader | None:
@@ -112,7 +141,7 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
     """Write the file to a temporary name, typing it from its first bytes, counting as it
     comes so one byte over the limit is refused without holding the file in memory."""
     path = folder / f"incoming-{secrets.token_hex(16)}"
-    digest, size, kind = hashlib.sha256(), 0, None
+    digest, sha1, size, kind = hashlib.sha256(), hashlib.sha1(), 0, None
     try:
         with path.open("wb") as out:
             while chunk := await part.read_chunk(64 * 1024):
@@ -126,6 +155,7 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
                 if size > limit:
                     raise too_large(limit)
                 digest.update(chunk)
+                sha1.update(chunk)
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -133,15 +163,22 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
     if kind is None:
         path.unlink(missing_ok=True)
         return None  # an empty file field: a report without a file
-    return Upload(path, kind, size, digest.hexdigest())
+    return Upload(path, kind, size, digest.hexdigest(), sha1.hexdigest())
 
 
-def _read_fields(fields: dict[str, str]) -> tuple[str, float, float]:
-    check = Checker({"text": fields.get("text", "")})
+def _read_fields(fields: dict[str, str], *, standalone: bool) -> ReportDraft:
+    known = TEXT_FIELDS if standalone else TEXT_FIELDS - {"tlp"}
+    body: dict[str, object] = {"text": fields.get("text", "")}
+    for name in ("observed_at", "tlp"):
+        if fields.get(name):
+            body[name] = fields[name]
+    check = Checker(body)
     # csrf_token: a page's form carries it; the guard has checked it already.
-    for name in fields.keys() - {"text", "lat", "lon", "csrf_token"}:
+    for name in fields.keys() - known - {"csrf_token"}:
         check.fail(name[:40], "is not a known field")
     text = check.text("text", required=False, max_len=MAX_TEXT, default="")
+    observed = check.moment("observed_at", required=False) if "observed_at" in body else None
+    tlp = check.choice("tlp", Tlp, required=False) if standalone else None
     place: dict[str, float] = {}
     for name, written in (("lat", LAT_TEXT), ("lon", LON_TEXT)):
         raw = fields.get(name)
@@ -153,7 +190,7 @@ def _read_fields(fields: dict[str, str]) -> tuple[str, float, float]:
         else:
             place[name] = float(raw)
     check.done()
-    return text or "", place["lat"], place["lon"]
+    return ReportDraft(text or "", place["lat"], place["lon"], observed, tlp)
 
 
 @routes.get("/api/v1/alerts/{id}/reports")
@@ -162,23 +199,92 @@ async def report_list(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         alert = await visible_alert(session, principal, request.match_info["id"])
-        found = await reports.reports_of(session, principal, alert)
-    return web.json_response([
-        report_json(r, full=reports.sees_reporter(principal, alert, r)) for r in found])
+        return web.json_response(await reports.on_alert(session, principal, alert))
+
+
+@routes.get("/api/v1/reports")
+@allow(SIGNED_IN)
+async def report_index(request: web.Request) -> web.Response:
+    """Reports across alerts, newest first (`?status=new&limit=100`)."""
+    check = Checker(dict(request.query))
+    check.only({"status", "limit"})
+    status = check.choice("status", ReportStatus, required=False)
+    limit = _limit(check)
+    check.done()
+    async with request.app[SESSIONS]() as session:
+        return web.json_response(await reports.listing(session, principal_of(request), status,
+                                                       limit))
+
+
+def _limit(check: Checker) -> int:
+    raw = check.body.get("limit")
+    if raw is None:
+        return DEFAULT_PAGE
+    if not isinstance(raw, str) or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        check.fail("limit", f"must be a whole number from 1 to {MAX_PAGE}")
+        return DEFAULT_PAGE
+    return int(raw)
+
+
+@routes.patch("/api/v1/reports/{id}")
+@allow(roles(Role.PUBLISHER, Role.APPROVER))
+async def report_review(request: web.Request) -> web.Response:
+    check = Checker(await read_json(request))
+    check.only({"status"})
+    status = check.choice("status", ReportStatus)
+    check.done()
+    assert status is not None
+    async with request.app[SESSIONS]() as session:
+        report, files = await reports.review(session, principal_of(request),
+                                             request.match_info["id"], status,
+                                             request.app[CLOCK]())
+    return web.json_response(report_json(report, files, full=True))
+
+
+@routes.post("/api/v1/reports/{id}/forward")
+@allow(roles(Role.PUBLISHER))
+async def report_forward(request: web.Request) -> web.Response:
+    check = Checker(await read_json(request))
+    check.only({"organisation_ids"})
+    wanted = check.body.get("organisation_ids")
+    if not isinstance(wanted, list) or not wanted or len(wanted) > MAX_FORWARD or not all(
+            isinstance(org, str) and 0 < len(org) <= MAX_ID for org in wanted):
+        check.fail("organisation_ids", f"must be a list of 1 to {MAX_FORWARD} organisation ids")
+    check.done()
+    assert isinstance(wanted, list)
+    async with request.app[SESSIONS]() as session:
+        report, files = await reports.forward(session, principal_of(request),
+                                              request.match_info["id"], wanted,
+                                              request.app[SETTINGS].data_dir,
+                                              request.app[CLOCK]())
+    return web.json_response(report_json(report, files, full=True))
 
 
 @routes.get("/api/v1/reports/{id}/file")
 @allow(SIGNED_IN)
 async def report_file(request: web.Request) -> web.StreamResponse:
+    """The report's first file (the one file a report used to carry)."""
+    return await _file(request, None)
+
+
+@routes.get("/api/v1/reports/{id}/files/{file}")
+@allow(SIGNED_IN)
+async def report_file_show(request: web.Request) -> web.StreamResponse:
+    return await _file(request, request.match_info["file"])
+
+
+async def _file(request: web.Request, file_id: str | None) -> web.StreamResponse:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         report, _, full = await readable(session, principal, request.match_info["id"])
-    if report.file_kind is None:
-        raise ApiError(404, "not_found", "this report has no file")
+        files = (await reports.files_of(session, [report.id]))[report.id]
+    file = next((f for f in files if file_id in (None, f.id)), None)
+    if file is None:
+        raise ApiError(404, "not_found", "this report has no such file")
     # Police and the reporting organisation get the original; everyone else the copy with
     # the location metadata blanked.
-    path = stored_path(request.app[SETTINGS].data_dir, report, public=not full)
-    kind = MediaKind(report.file_kind)
+    path = stored_path(request.app[SETTINGS].data_dir, file, public=not full)
+    kind = MediaKind(file.kind)
     return web.FileResponse(path, headers={
         "Content-Type": MIME_TYPES[kind],
         "Content-Disposition": f'attachment; filename="{path.name.replace(".public", "")}"',
@@ -190,6 +296,7 @@ async def report_file(request: web.Request) -> web.StreamResponse:
 async def report_share(request: web.Request) -> web.Response:
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
-        report = await reports.share(session, principal, request.match_info["id"],
-                                     request.app[SETTINGS].data_dir, request.app[CLOCK]())
-    return web.json_response(report_json(report, full=True))
+        report, files = await reports.share(session, principal, request.match_info["id"],
+                                            request.app[SETTINGS].data_dir,
+                                            request.app[CLOCK]())
+    return web.json_response(report_json(report, files, full=True))
