@@ -21,30 +21,31 @@ contact = sa.table('contact', sa.column('id', sa.String), sa.column('email', sa.
                    sa.column('chat_url', sa.String), sa.column('addresses', sa.JSON))
 
 
+# Columns are added and dropped in place (SQLite 3.35 and later can), never by rebuilding
+# the table: tokens, accounts and deliveries refer to contacts, and a rebuild would drop
+# the table they point at.
+
+
 def upgrade() -> None:
     """Upgrade schema."""
-    with op.batch_alter_table('contact') as batch:
-        batch.add_column(sa.Column('addresses', sa.JSON(), nullable=False,
-                                   server_default='{}'))
+    op.add_column('contact', sa.Column('addresses', sa.JSON(), nullable=False,
+                                       server_default='{}'))
     bind = op.get_bind()
     for row in bind.execute(sa.select(contact.c.id, contact.c.email, contact.c.chat_url)).all():
         addresses = {name: getattr(row, name) for name in FIELDS if getattr(row, name)}
         bind.execute(contact.update().where(contact.c.id == row.id)
                      .values(addresses=addresses))
-    with op.batch_alter_table('contact') as batch:
-        batch.drop_column('email')
-        batch.drop_column('chat_url')
+    op.drop_column('contact', 'email')
+    op.drop_column('contact', 'chat_url')
 
 
 def downgrade() -> None:
     """Downgrade schema."""
-    with op.batch_alter_table('contact') as batch:
-        batch.add_column(sa.Column('email', sa.String(length=320), nullable=True))
-        batch.add_column(sa.Column('chat_url', sa.String(length=2000), nullable=True))
+    op.add_column('contact', sa.Column('email', sa.String(length=320), nullable=True))
+    op.add_column('contact', sa.Column('chat_url', sa.String(length=2000), nullable=True))
     bind = op.get_bind()
     for row in bind.execute(sa.select(contact.c.id, contact.c.addresses)).all():
         addresses = row.addresses or {}
         bind.execute(contact.update().where(contact.c.id == row.id)
                      .values({name: addresses.get(name) for name in FIELDS}))
-    with op.batch_alter_table('contact') as batch:
-        batch.drop_column('addresses')
+    op.drop_column('contact', 'addresses')
