@@ -8,7 +8,7 @@ import asyncio
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from partners.validation import Conflicting, InvalidInput
 
 MAX_TEXT = 10_000  # a report's text, in characters
 MAX_FILES = 20  # photos and videos one report may carry
+MAX_FORWARD = 50  # organisations one forward names
 MAX_PAGE, DEFAULT_PAGE = 500, 100  # reports in one answer of `GET /api/v1/reports`
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the hub a phone's clock may be
 # Forwarding passes a report on to more partners; these labels keep it where it is.
@@ -92,7 +93,7 @@ async def create(session: AsyncSession, principal: Principal, alert_id: str | No
         tlp = alert.tlp
     report = Report(id=new_id(), alert_id=alert_id, organisation_id=principal.organisation_id,
                     reporter=principal.responder, text=draft.text, lat=draft.lat,
-                    lon=draft.lon, observed_at=draft.observed_at or now, tlp=tlp,
+                    lon=draft.lon, observed_at=(draft.observed_at or now).astimezone(UTC), tlp=tlp,
                     created_at=now)
     session.add(report)
     await session.flush()

@@ -19,6 +19,7 @@ from hub.models import ReportStatus
 from hub.reports import (
     DEFAULT_PAGE,
     MAX_FILES,
+    MAX_FORWARD,
     MAX_PAGE,
     MAX_TEXT,
     ReportDraft,
@@ -38,7 +39,6 @@ FIELDS_ALLOWANCE = 64 * 1024  # the text fields and multipart framing around the
 _PART_NAME = re.compile(r'name="([A-Za-z_]+)"')  # the part a refused header belongs to
 ALLOWED = ", ".join(kind.value for kind in MediaKind)
 TEXT_FIELDS = frozenset({"text", "lat", "lon", "observed_at", "tlp"})
-MAX_FORWARD = 50  # organisations one forward names
 
 
 def too_large(limit: int) -> ApiError:
@@ -227,7 +227,7 @@ def _limit(check: Checker) -> int:
 
 
 @routes.patch("/api/v1/reports/{id}")
-@allow(roles(Role.PUBLISHER, Role.APPROVER))
+@allow(roles(Role.PUBLISHER, Role.APPROVER, Role.ADMIN))  # police only: see hub.reports
 async def report_review(request: web.Request) -> web.Response:
     check = Checker(await read_json(request))
     check.only({"status"})

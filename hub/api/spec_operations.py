@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub import reports
 from hub.api.alerts import DEFAULT_PAGE, MAX_PAGE, MAX_SINCE
 from hub.api.spec_schemas import Schema, ref
 from hub.cap import MAX_DOCUMENT_BYTES
@@ -369,20 +370,62 @@ def report_paths() -> dict[str, Any]:
     upload = {"required": True, "content": {
         "multipart/form-data": {"schema": ref("ReportCreate")},
         "application/x-www-form-urlencoded": {"schema": ref("ReportFields")}}}
+    alone = {"required": True, "content": {
+        "multipart/form-data": {"schema": ref("ReportAloneCreate")},
+        "application/x-www-form-urlencoded": {"schema": ref("ReportAloneFields")}}}
     return {
         "/api/v1/alerts/{id}/reports": by_id(
             post=operation("report_create", "reports",
                            "Send a field report on a published alert the partner received: "
-                           "text, where, and perhaps one photo or video.",
+                           "text, where, when it was seen, and any number of photos or "
+                           "videos.",
                            {"201": answer("Stored.", ref("Report"))},
                            401, 403, 404, 413, 415, 422, requestBody=upload),
             get=operation("report_list", "reports",
                           "The alert's reports, oldest first: all for the sending service, "
                           "otherwise the caller's organisation's own and those shared.",
                           {"200": answer("The reports.", listing("Report"))}, 401, 403, 404)),
+        "/api/v1/reports": {
+            "post": operation(
+                "standalone_report_create", "reports",
+                "Send a field report on no alert (a partner): text, where, when it was seen, "
+                "its own label, and any number of photos or videos. Every police service "
+                "sees it.", {"201": answer("Stored.", ref("Report"))},
+                401, 403, 413, 415, 422, requestBody=alone),
+            "get": operation(
+                "report_index", "reports",
+                "Reports across alerts, newest first. Police: those on their service's alerts "
+                "and those on none (hub admins: all); a partner: its own and those forwarded "
+                "to it.", {"200": answer("The reports.", listing("Report"))}, 401, 403, 422,
+                parameters=[
+                    {"name": "status", "in": "query", "required": False,
+                     "schema": ref("ReportStatus")},
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": reports.MAX_PAGE,
+                                "default": reports.DEFAULT_PAGE}}])},
+        "/api/v1/reports/{id}": by_id(patch=operation(
+            "report_review", "reports",
+            "Mark where police are with a report (`new`, `reviewed`, `actioned`); who and when "
+            "are kept, and each change is in the audit trail (the police who received it).",
+            {"200": answer("Changed.", ref("Report"))}, 401, 403, 404, 422,
+            body="ReportReview")),
+        "/api/v1/reports/{id}/forward": by_id(post=operation(
+            "report_forward", "reports",
+            "Pass a report to more partner organisations (a publisher of the police who "
+            "received it); they see it as a shared report is seen, without who sent it and "
+            "with the files' location blanked. A report on an alert goes only to "
+            "organisations the alert reached; TLP:RED and AMBER+STRICT are not forwarded "
+            "(409).", {"200": answer("Forwarded.", ref("Report"))}, 401, 403, 404, 409, 422,
+            body="ReportForward")),
         "/api/v1/reports/{id}/file": by_id(get=operation(
-            "report_file", "reports", "A report's photo or video.",
+            "report_file", "reports", "A report's first photo or video.",
             {"200": report_file_answer()}, 401, 403, 404)),
+        "/api/v1/reports/{id}/files/{file}": {
+            "parameters": [{"$ref": "#/components/parameters/id"},
+                           {"name": "file", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "get": operation("report_file_show", "reports", "One of a report's files.",
+                             {"200": report_file_answer()}, 401, 403, 404)},
         "/api/v1/reports/{id}/share": by_id(post=operation(
             "report_share", "reports",
             "Share a report with every organisation the alert reached, without who sent it "

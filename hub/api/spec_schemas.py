@@ -16,7 +16,7 @@ from hub.geo import LAT_TEXT, LON_TEXT, MAX_RADIUS_M, MAX_VERTICES
 from hub.incidents import State
 from hub.login import MAX_CODE, MAX_RECOVERY_CODE, Step
 from hub.media import MediaKind
-from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
+from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType, ReportStatus
 from hub.tlp import Tlp
 from partners import residents
 from partners.accounts import (
@@ -37,6 +37,7 @@ from partners.validation import (
     MAX_LANGUAGE_TAG,
     MAX_LAT,
     MAX_LON,
+    MAX_MOMENT,
     MAX_NAME,
 )
 
@@ -45,6 +46,7 @@ Schema = dict[str, Any]
 ENUMS: tuple[type[enum.StrEnum], ...] = (
     Category, Severity, Urgency, Certainty, Tlp, OrgKind, Tier,
     AlertStatus, MsgType, AckStatus, DeliveryStatus, MediaKind, SubscriptionStatus,
+    ReportStatus,
 )
 # The roles of tokens and accounts; a resident's subscription link is never either.
 STAFF_ROLE_VALUES = [role.value for role in Role if role in STAFF_ROLES]
@@ -398,41 +400,63 @@ def report_create_schemas() -> dict[str, Schema]:
         "lat": {"type": "string", "pattern": LAT_TEXT.pattern,
                 "description": number.format(f"-{MAX_LAT} to {MAX_LAT}")},
         "lon": {"type": "string", "pattern": LON_TEXT.pattern,
-                "description": number.format(f"-{MAX_LON} to {MAX_LON}")}}
-    file = {"type": "string", "contentMediaType": "application/octet-stream",
-            "description": "one photo or video, at most `VIGIL_UPLOAD_MAX_BYTES` (25 MiB by "
-            "default; 413 beyond it). Its type is judged from its first bytes, not its name "
-            "or Content-Type: JPEG, PNG, WebP, HEIC or MP4, else 415. An empty file part "
-            "means no file."}
+                "description": number.format(f"-{MAX_LON} to {MAX_LON}")},
+        "observed_at": {"type": "string", "format": "date-time", "maxLength": MAX_MOMENT,
+                        "description": "when it was seen, with its UTC offset; at most "
+                        f"{reports.CLOCK_SKEW.seconds // 60} minutes ahead of the hub's clock "
+                        "(default: when it is sent)"}}
+    label = {"tlp": {**ref("Tlp"), "description": "the report's own label (default "
+                     "TLP:AMBER); a report on an alert carries the alert's"}}
+    file = {"type": "array", "maxItems": reports.MAX_FILES, "items": {
+        "type": "string", "contentMediaType": "application/octet-stream",
+        "description": "a photo or video, each at most `VIGIL_UPLOAD_MAX_BYTES` (25 MiB by "
+        "default; 413 beyond it). Its type is judged from its first bytes, not its name "
+        "or Content-Type: JPEG, PNG, WebP, HEIC or MP4, else 415. An empty file part "
+        "means no file."}, "description": f"`file` parts, at most {reports.MAX_FILES}"}
+    multipart = ("Any other part is refused (422). In a multipart body, each text part is at "
+                 f"most {reports.MAX_TEXT} bytes.")
+    plain = "A report without a file, as a urlencoded form; any other field is refused (422)."
     return {
-        "ReportCreate": obj({**fields, "file": file}, ("lat", "lon"),
-                            description="Any other part is refused (422). In a multipart "
-                            f"body, `text`, `lat` and `lon` are at most {reports.MAX_TEXT} "
-                            "bytes each."),
-        "ReportFields": obj(fields, ("lat", "lon"), description="A report without a file, "
-                            "as a urlencoded form; any other field is refused (422)."),
+        "ReportCreate": obj({**fields, "file": file}, ("lat", "lon"), description=multipart),
+        "ReportFields": obj(fields, ("lat", "lon"), description=plain),
+        "ReportAloneCreate": obj({**fields, **label, "file": file}, ("lat", "lon"),
+                                 description=multipart),
+        "ReportAloneFields": obj({**fields, **label}, ("lat", "lon"), description=plain),
+        "ReportReview": obj({"status": ref("ReportStatus")}, ("status",)),
+        "ReportForward": obj({"organisation_ids": {
+            "type": "array", "minItems": 1, "maxItems": reports.MAX_FORWARD,
+            "items": {"type": "string", "minLength": 1, "maxLength": MAX_ID}}},
+            ("organisation_ids",)),
     }
 
 
 def report_schemas() -> dict[str, Schema]:
     everyone = {
-        "id": ID, "alert_id": ID, "text": {"type": "string"}, "lat": LAT, "lon": LON,
-        "file": nullable(ref("ReportFile")),
+        "id": ID, "alert_id": {**nullable(ID), "description": "null for a report on no alert"},
+        "text": {"type": "string"}, "lat": LAT, "lon": LON, "tlp": ref("Tlp"),
+        "observed": DATE_TIME, "status": ref("ReportStatus"),
+        "file": {**nullable(ref("ReportFile")), "description": "the first of `files`"},
+        "files": {"type": "array", "items": ref("ReportFile")},
         "shared": {"type": "boolean", "description": "the sending police service shared it "
                    "with every organisation the alert reached"},
         "created": DATE_TIME}
     return {
         **report_create_schemas(),
-        "ReportFile": closed({"kind": ref("MediaKind"), "size": COUNT,
+        "ReportFile": closed({"id": ID, "kind": ref("MediaKind"), "size": COUNT,
+                              "sha256": {"type": "string", "description": "of the bytes as "
+                                         "sent, computed on receipt"},
                               "url": {"type": "string", "description": "where to GET the file"}}),
         "Report": obj({
             **everyone, "organisation_id": ID,
             "reporter": {"type": "string", "description": "`user:<id>`, `contact:<id>` or "
-                         "`token:<id>`"}},
-            tuple(everyone), description="`organisation_id` and `reporter` (who sent it) are "
-            "present only for the reporting organisation, hub admins and the sending "
-            "service's admins, publishers and approvers; other organisations see a shared "
-            "report without them."),
+                         "`token:<id>`"},
+            "reviewed_by": {**nullable({"type": "string"}), "description": "who last set "
+                            "`status`"},
+            "reviewed_at": nullable(DATE_TIME)},
+            tuple(everyone), description="`organisation_id`, `reporter` (who sent it) and the "
+            "review are present only for the reporting organisation, hub admins and the "
+            "police who received it; other organisations see a shared or forwarded report "
+            "without them."),
     }
 
 

@@ -144,8 +144,23 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
             Cell("/api/v1/alerts/{alert}/reports", STAFF)],
         ("GET", "/api/v1/reports/{id}/file"): [
             Cell("/api/v1/reports/{report_a}/file", POLICE | {A}, label="before sharing")],
+        ("GET", "/api/v1/reports/{id}/files/{file}"): [
+            Cell("/api/v1/reports/{report_a}/files/{report_a_file}", POLICE | {A},
+                 label="before sharing")],
         ("POST", "/api/v1/reports/{id}/share"): [
             Cell("/api/v1/reports/{report_a}/share", frozenset({PUB}))],
+        ("POST", "/api/v1/reports"): [
+            Cell("/api/v1/reports", frozenset({A, B}),
+                 form={"text": "Seen", "lat": "43.648", "lon": "-79.38"})],
+        ("GET", "/api/v1/reports"): [Cell("/api/v1/reports", STAFF)],
+        ("PATCH", "/api/v1/reports/{id}"): [
+            Cell("/api/v1/reports/{report_a}", POLICE,
+                 json=lambda ids: {"status": "reviewed"}),
+            Cell("/api/v1/reports/{report_alone}", POLICE,
+                 json=lambda ids: {"status": "reviewed"}, label="on no alert")],
+        ("POST", "/api/v1/reports/{id}/forward"): [
+            Cell("/api/v1/reports/{report_a}/forward", frozenset({PUB}),
+                 json=lambda ids: {"organisation_ids": [ids["org_b"]]})],
         ("POST", "/api/v1/subscriptions"): [Cell(
             "/api/v1/subscriptions", EVERYONE, public=True,
             json=lambda s: {**unique_email(), "lat": 43.65, "lon": -79.38, "radius_m": 500})],
@@ -225,7 +240,7 @@ async def build(hub: Hub) -> Scene:
     scene = Scene()
     police = await hub.organisation("Toronto Police Service", "police")
     org_a, partner_a = await hub.partner("Bay Tower Security", INSIDE)
-    _, partner_b = await hub.partner("King Street Mall", B_SITE)
+    org_b, partner_b = await hub.partner("King Street Mall", B_SITE)
     named = await hub.contact(org_a, "Ana Lima", email="ana@bay.example")
     publisher = await hub.token(police, "publisher")
     scene.tokens = {ADMIN: ADMIN_TOKEN, PUB: publisher,
@@ -235,7 +250,7 @@ async def build(hub: Hub) -> Scene:
     ids = scene.ids
     spare = await hub.call("POST", "/api/v1/tokens", expect=201,
                            json={"organisation_id": org_a, "role": "partner"})
-    ids.update(org_a=org_a, spare_token=spare["id"],
+    ids.update(org_a=org_a, org_b=org_b, spare_token=spare["id"],
                user_a=await hub.person(org_a, "partner", "desk@bay.example", named))
     ids["alert"] = (await hub.publish(publisher))["id"]
     ids["spare"] = (await hub.publish(publisher))["id"]
@@ -252,6 +267,10 @@ async def build(hub: Hub) -> Scene:
     report = await hub.call("POST", f"/api/v1/alerts/{ids['alert']}/reports", partner_a,
                             expect=201, data=data)
     ids["report_a"] = report["id"]
+    ids["report_a_file"] = report["files"][0]["id"]
+    alone = await hub.call("POST", "/api/v1/reports", partner_a, expect=201,
+                           data={"text": "Van", "lat": "43.6481", "lon": "-79.3805"})
+    ids["report_alone"] = alone["id"]
     ids["spare_site"] = (await hub.call("POST", f"/api/v1/organisations/{org_a}/sites",
                                         expect=201, json={"name": "Spare site", "lat": 43.70,
                                                           "lon": -79.40}))["id"]
