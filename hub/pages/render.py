@@ -49,6 +49,7 @@ def navigation(principal: Principal | None) -> list[tuple[str, str]]:
     if (principal.role in (Role.PUBLISHER, Role.APPROVER, Role.ADMIN) and principal.hub_admin) \
             or principal.role in (Role.PUBLISHER, Role.APPROVER):
         links.append(("/", "Console"))
+        links.append(("/reports", "Reports"))
     if principal.role is Role.APPROVER:
         links.append(("/approvals", "Approvals"))
     if principal.role in (Role.PARTNER, Role.ADMIN) and not principal.hub_admin:

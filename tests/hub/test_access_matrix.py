@@ -195,6 +195,7 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
         ("GET", "/"): [Cell("/", NOBODY)],
         ("GET", "/alerts/{id}"): [Cell("/alerts/{alert}", NOBODY)],
         ("GET", "/approvals"): [Cell("/approvals", NOBODY)],
+        ("GET", "/reports"): [Cell("/reports", NOBODY)],
         ("GET", "/desk"): [Cell("/desk", NOBODY)],
         ("GET", "/organisation"): [Cell("/organisation", NOBODY)],
         ("GET", "/organisations/{id}"): [Cell("/organisations/{org_a}", NOBODY)],
