@@ -61,22 +61,26 @@ class AlertDraft:
     # The area in words, as the desk and the CAP `areaDesc` name it: a preset's name
     # ("Financial District BIA"), an imported alert's areaDesc, or what the sender typed.
     area_name: str = ""
+    # Set by the hub, never sent as such: report files attached by an update, and the CAP
+    # document an imported alert came from.
+    attachments: tuple[dict[str, Any], ...] = ()
     origin: Origin | None = None
 
     def columns(self) -> dict[str, Any]:
         """The stored alert's columns for this content (the area as GeoJSON)."""
         values = {name: getattr(self, name) for name in FIELDS}
-        return {**values, "area": self.area.json}
+        return {**values, "area": self.area.json, "attachments": list(self.attachments)}
 
     @classmethod
     def of_alert(cls, alert: Alert) -> AlertDraft:
         """A stored alert's content, as a draft to revise."""
         values: dict[str, Any] = {name: getattr(alert, name) for name in FIELDS}
-        return cls(**{**values, "area": stored_area(alert.area)})
+        return cls(**{**values, "area": stored_area(alert.area),
+                      "attachments": tuple(alert.attachments or ())})
 
 
-# What a publish request may carry: every field of the draft but where it came from.
-FIELDS = tuple(f.name for f in fields(AlertDraft) if f.name != "origin")
+# What a publish request may carry: every field of the draft but what the hub sets.
+FIELDS = tuple(f.name for f in fields(AlertDraft) if f.name not in ("origin", "attachments"))
 
 
 def read_alert(body: object, now: datetime) -> AlertDraft:
@@ -152,6 +156,9 @@ def alert_json(alert: Alert) -> dict[str, Any]:
         "sender_organisation_id": alert.sender_org_id,
         "sender_name": alert.sender_name,
         **{name: getattr(alert, name) for name in FIELDS},
+        "attachments": [{"kind": a["kind"], "size": a["size"], "sha1": a["sha1"],
+                         "url": f"/api/v1/alerts/{alert.id}/attachments/{n}"}
+                        for n, a in enumerate(alert.attachments or ())],
         "expires": alert.expires.isoformat() if alert.expires else None,
         "sent": alert.sent_at.isoformat() if alert.sent_at else None,
         "created": alert.created_at.isoformat(),

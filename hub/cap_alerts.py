@@ -34,10 +34,12 @@ from hub.cap import (
     Message,
     Pair,
     Reference,
+    Resource,
     Severity,
     Urgency,
 )
 from hub.geo import NOWHERE, Area, AreaError, describe_area, parse_area
+from hub.media import MIME_TYPES, MediaKind
 from hub.models import Alert, AlertStatus
 from hub.tlp import Tlp
 from partners.validation import MAX_LANGUAGE_TAG
@@ -293,7 +295,9 @@ def message_of(alert: Alert, identity: Identity, earlier: Sequence[Sent],
         expires=alert.expires, sender_name=sender_name, headline=alert.headline,
         description=alert.description or None, instruction=alert.instruction or None,
         web=f"{public_url.rstrip('/')}/public#alert-{alert.id}" if tlp is Tlp.CLEAR else None,
-        parameters=parameters, areas=(area,) if area else ())
+        parameters=parameters, areas=(area,) if area else (),
+        resources=tuple(_resource(alert.id, n, attached, public_url)
+                        for n, attached in enumerate(alert.attachments or ())))
     return Message(
         identifier=identity.identifier(alert.id), sender=identity.sender,
         sent=(alert.sent_at or alert.created_at).replace(microsecond=0),
@@ -303,6 +307,14 @@ def message_of(alert: Alert, identity: Identity, earlier: Sequence[Sent],
         restriction=None if tlp is Tlp.CLEAR else str(tlp),
         references=tuple(Reference(e.sender, e.identifier, e.sent) for e in earlier),
         infos=(info,))
+
+
+def _resource(alert_id: str, n: int, attached: dict[str, Any], public_url: str) -> Resource:
+    """A report file an update carries, where its audience fetches it, with its SHA-1."""
+    return Resource(f"Field report photo or video {n + 1}",
+                    MIME_TYPES[MediaKind(attached["kind"])], attached["size"],
+                    f"{public_url.rstrip('/')}/api/v1/alerts/{alert_id}/attachments/{n}",
+                    digest=attached["sha1"])
 
 
 def _cap_area(area: dict[str, Any] | None, name: str) -> CapArea | None:

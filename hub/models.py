@@ -80,6 +80,10 @@ class Alert(SQLModel, table=True):
     area: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
     # The area in words (a preset's name, or an imported alert's areaDesc); "" when unnamed.
     area_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    # Field report files police attached to this message, as its audience may see them
+    # (location blanked): [{report_id, file_id, kind, size, sha1}]; CAP <resource>s.
+    attachments: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON,
+                                              sa_column_kwargs={"server_default": "[]"})
     expires: datetime | None = Field(default=None, sa_type=UtcDateTime)
     ack_within_s: int | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
@@ -287,7 +291,6 @@ class ReportFile(SQLModel, table=True):
     kind: str = Field(max_length=8)
     size: int
     sha256: str = Field(max_length=64)
-    sha1: str = Field(default="", max_length=40)  # CAP 1.2's <digest> is SHA-1
 
 
 class ReportForward(SQLModel, table=True):

@@ -5,6 +5,7 @@ the files' location metadata."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ class Upload:
     kind: MediaKind
     size: int
     sha256: str
-    sha1: str
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ async def create(session: AsyncSession, principal: Principal, alert_id: str | No
     session.add(report)
     await session.flush()
     files = [ReportFile(report_id=report.id, position=n, kind=upload.kind, size=upload.size,
-                        sha256=upload.sha256, sha1=upload.sha1)
+                        sha256=upload.sha256)
              for n, upload in enumerate(uploads)]
     session.add_all(files)
     for file, upload in zip(files, uploads, strict=True):
@@ -310,3 +310,27 @@ async def forward(session: AsyncSession, principal: Principal, report_id: str,
                        {"organisation_ids": new})
     await session.commit()
     return report, files
+
+
+async def attachable(session: AsyncSession, principal: Principal, file_ids: Sequence[str],
+                     data_dir: Path) -> list[dict[str, Any]]:
+    """Report files police received, as an alert update carries them to its audience: the
+    copy with location metadata blanked, its size and SHA-1 (CAP's `<digest>`)."""
+    out: list[dict[str, Any]] = []
+    for file_id in file_ids:
+        file = await session.get(ReportFile, file_id)
+        report = await session.get(Report, file.report_id) if file else None
+        if file is None or report is None or not police_see(
+                principal, report, await _alert_of(session, report)):
+            raise InvalidInput({"attach": f"{file_id} is no file of a report you received"})
+        copy = await asyncio.to_thread(_public_copy, data_dir, file)
+        out.append({"report_id": report.id, "file_id": file.id, "kind": file.kind,
+                    "size": len(copy), "sha1": hashlib.sha1(copy).hexdigest()})
+        await audit.record(session, principal.actor, "report.attach", report.id,
+                           {"file_id": file.id})
+    return out
+
+
+def _public_copy(data_dir: Path, file: ReportFile) -> bytes:
+    _write_public_copies(data_dir, [file])
+    return stored_path(data_dir, file, public=True).read_bytes()

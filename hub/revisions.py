@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
@@ -11,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from channels.registry import Registry
-from hub import fanout
+from hub import fanout, reports
 from hub.access import Principal
 from hub.alerts import (
     FIELDS,
@@ -28,21 +29,35 @@ from hub.publish import Published, commit_released, keep_origin
 from hub.targeting import FEED, Reach, Recipient, plan
 from hub.tlp import Tlp
 from hub.visibility import visible_alert
+from partners.models import MAX_ID
 from partners.validation import Checker, Conflicting, InvalidInput
 
 # From most to least restrictive: a revision may keep its label or make it stricter, never
 # looser, or it would leak the original's content to people it was never meant for.
 STRICTNESS = [Tlp.RED, Tlp.AMBER_STRICT, Tlp.AMBER, Tlp.GREEN, Tlp.CLEAR]
 MAX_NOTE = 10_000  # a cancel's note, shown as its description
+MAX_ATTACH = 10  # report files one update attaches
 
 
 async def revise(session: AsyncSession, principal: Principal, alert_id: str, kind: MsgType,
-                 body: object, now: datetime, channels: Registry) -> Published:
-    """Write an Update or Cancel of the alert (or of its latest revision) and commit it."""
+                 body: object, now: datetime, channels: Registry,
+                 data_dir: Path | None = None) -> Published:
+    """Write an Update or Cancel of the alert (or of its latest revision) and commit it.
+    An update's `attach` names field report files to carry to the alert's audience."""
     root, latest = await chain(session, principal, alert_id)
+    attach = None
+    if kind is MsgType.UPDATE and isinstance(body, dict) and "attach" in body:
+        body = dict(body)
+        attach = _attach_ids(body.pop("attach"))
     draft = AlertDraft.of_alert(latest) if kind is MsgType.CANCEL else _changed(latest, body, now)
     if kind is MsgType.CANCEL:
         draft = _with_note(draft, body)
+    added: list[dict[str, Any]] = []
+    if attach:
+        assert data_dir is not None
+        added = await reports.attachable(session, principal, attach, data_dir)
+    # Files attached earlier stay with the alert's later messages.
+    draft = replace(draft, attachments=(*(latest.attachments or ()), *added))
     return await write_revision(session, principal, root, kind, draft, now, channels)
 
 
@@ -85,6 +100,13 @@ async def chain(session: AsyncSession, principal: Principal, alert_id: str
     if any(r.msg_type == MsgType.CANCEL for r in revisions):
         raise Conflict("cancelled", "this alert is already cancelled")
     return root, (revisions[-1] if revisions else root)
+
+
+def _attach_ids(raw: object) -> list[str]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_ATTACH or not all(
+            isinstance(item, str) and 0 < len(item) <= MAX_ID for item in raw):
+        raise InvalidInput({"attach": f"must be a list of 1 to {MAX_ATTACH} report file ids"})
+    return list(dict.fromkeys(raw))
 
 
 def _changed(latest: Alert, body: object, now: datetime) -> AlertDraft:

@@ -12,7 +12,16 @@ from hub.access import SIGNED_IN, allow, roles
 from hub.acks import ack_json, acks_of, read_ack, record_ack
 from hub.alerts import alert_json, read_alert
 from hub.errors import Forbidden
-from hub.http import BUS, CLOCK, PUBLISHING, SESSIONS, created, principal_of, read_json
+from hub.http import (
+    BUS,
+    CLOCK,
+    PUBLISHING,
+    SESSIONS,
+    SETTINGS,
+    created,
+    principal_of,
+    read_json,
+)
 from hub.incidents import delivery_json, incident_json
 from hub.models import Alert, Delivery, MsgType
 from hub.publish import Published, approve, publish, reject, withdraw
@@ -103,8 +112,8 @@ async def _revise(request: web.Request, kind: MsgType, body: object) -> web.Resp
     principal = principal_of(request)
     async with request.app[SESSIONS]() as session:
         result = await revise(session, principal, request.match_info["id"], kind, body,
-                              request.app[CLOCK](),
-                              request.app[PUBLISHING].channels)
+                              request.app[CLOCK](), request.app[PUBLISHING].channels,
+                              request.app[SETTINGS].data_dir)
     if result.alert.seq is not None:
         await request.app[BUS].notify(result.alert.seq)
     return created({"id": result.alert.id, "seq": result.alert.seq,

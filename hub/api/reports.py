@@ -15,7 +15,7 @@ from hub.access import SIGNED_IN, allow, roles
 from hub.geo import LAT_TEXT, LON_TEXT
 from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of, read_json
 from hub.media import MIME_TYPES, SNIFF_BYTES, MediaKind, sniff
-from hub.models import ReportStatus
+from hub.models import ReportFile, ReportStatus
 from hub.reports import (
     DEFAULT_PAGE,
     MAX_FILES,
@@ -141,7 +141,7 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
     """Write the file to a temporary name, typing it from its first bytes, counting as it
     comes so one byte over the limit is refused without holding the file in memory."""
     path = folder / f"incoming-{secrets.token_hex(16)}"
-    digest, sha1, size, kind = hashlib.sha256(), hashlib.sha1(), 0, None
+    digest, size, kind = hashlib.sha256(), 0, None
     try:
         with path.open("wb") as out:
             while chunk := await part.read_chunk(64 * 1024):
@@ -155,7 +155,6 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
                 if size > limit:
                     raise too_large(limit)
                 digest.update(chunk)
-                sha1.update(chunk)
                 out.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
@@ -163,7 +162,7 @@ async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload
     if kind is None:
         path.unlink(missing_ok=True)
         return None  # an empty file field: a report without a file
-    return Upload(path, kind, size, digest.hexdigest(), sha1.hexdigest())
+    return Upload(path, kind, size, digest.hexdigest())
 
 
 def _read_fields(fields: dict[str, str], *, standalone: bool) -> ReportDraft:
@@ -284,11 +283,30 @@ async def _file(request: web.Request, file_id: str | None) -> web.StreamResponse
     # Police and the reporting organisation get the original; everyone else the copy with
     # the location metadata blanked.
     path = stored_path(request.app[SETTINGS].data_dir, file, public=not full)
-    kind = MediaKind(file.kind)
+    return _file_response(path, MediaKind(file.kind))
+
+
+def _file_response(path: Path, kind: MediaKind) -> web.FileResponse:
     return web.FileResponse(path, headers={
         "Content-Type": MIME_TYPES[kind],
         "Content-Disposition": f'attachment; filename="{path.name.replace(".public", "")}"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+@routes.get("/api/v1/alerts/{id}/attachments/{n}")
+@allow(SIGNED_IN)
+async def alert_attachment(request: web.Request) -> web.StreamResponse:
+    """A report file an update carries, as the alert's audience sees it (location blanked)."""
+    async with request.app[SESSIONS]() as session:
+        alert = await visible_alert(session, principal_of(request), request.match_info["id"])
+        raw = request.match_info["n"]
+        attached = alert.attachments or []
+        if not raw.isdigit() or int(raw) >= len(attached):
+            raise ApiError(404, "not_found", "this alert has no such attachment")
+        file = await session.get(ReportFile, attached[int(raw)]["file_id"])
+    assert file is not None
+    path = stored_path(request.app[SETTINGS].data_dir, file, public=True)
+    return _file_response(path, MediaKind(file.kind))
 
 
 @routes.post("/api/v1/reports/{id}/share")

@@ -303,6 +303,14 @@ def cap_paths() -> dict[str, Any]:
             401, 403, 409,
             requestBody={"required": True, "content": {**cap_content,
                                                        "text/xml": {"schema": xml}}})},
+        "/api/v1/alerts/{id}/attachments/{n}": {
+            "parameters": [{"$ref": "#/components/parameters/id"},
+                           {"name": "n", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "get": operation("alert_attachment", "alerts",
+                             "A field report file the alert carries, as its audience sees it: "
+                             "the copy with location metadata blanked.",
+                             {"200": report_file_answer()}, 401, 403, 404)},
         "/api/v1/alerts/{id}/cap": by_id(get=operation(
             "alert_cap", "cap",
             "The alert as a CAP 1.2 document: an imported alert exactly as it came (its "

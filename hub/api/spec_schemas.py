@@ -237,7 +237,14 @@ def alert_schemas() -> dict[str, Schema]:
     seq = {"type": ["integer", "null"], "description": "null until the alert is published"}
     return {
         "AlertCreate": alert_create_schema(),
-        "AlertUpdate": {**alert_create_schema(), "required": [],
+        "AlertUpdate": {**(update := alert_create_schema()), "required": [],
+                        "properties": {**update["properties"], "attach": {
+                            "type": "array", "minItems": 1, "maxItems": revisions.MAX_ATTACH,
+                            "items": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
+                            "description": "ids of field report files (a report's `files`) "
+                            "to carry to the alert's audience, location blanked, as CAP "
+                            "`<resource>`s with their SHA-1 `<digest>`; kept by later "
+                            "updates"}},
                         "description": "only the fields to change; the rest are kept from "
                         "the newest message of the alert. The TLP label may only stay or "
                         "become stricter."},
@@ -282,7 +289,12 @@ def alert_schemas() -> dict[str, Schema]:
                           "name, or an imported alert's areaDesc); empty when unnamed"},
             "expires": nullable(DATE_TIME),
             "ack_within_s": {"type": ["integer", "null"]}, "sent": nullable(DATE_TIME),
-            "created": DATE_TIME, "cap": nullable(ref("CapSummary"))}),
+            "created": DATE_TIME, "cap": nullable(ref("CapSummary")),
+            "attachments": {"type": "array", "items": closed({
+                "kind": ref("MediaKind"), "size": COUNT,
+                "sha1": {"type": "string", "description": "of the bytes served at `url`"},
+                "url": {"type": "string", "description": "where the alert's audience GETs "
+                        "it"}})}}),
         **incident_schemas(alert),
     }
 

@@ -142,6 +142,8 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
                  form={"text": "Seen", "lat": "43.648", "lon": "-79.38"})],
         ("GET", "/api/v1/alerts/{id}/reports"): [
             Cell("/api/v1/alerts/{alert}/reports", STAFF)],
+        ("GET", "/api/v1/alerts/{id}/attachments/{n}"): [
+            Cell("/api/v1/alerts/{attached}/attachments/0", STAFF)],
         ("GET", "/api/v1/reports/{id}/file"): [
             Cell("/api/v1/reports/{report_a}/file", POLICE | {A}, label="before sharing")],
         ("GET", "/api/v1/reports/{id}/files/{file}"): [
@@ -272,6 +274,9 @@ async def build(hub: Hub) -> Scene:
     alone = await hub.call("POST", "/api/v1/reports", partner_a, expect=201,
                            data={"text": "Van", "lat": "43.6481", "lon": "-79.3805"})
     ids["report_alone"] = alone["id"]
+    ids["attached"] = (await hub.call(
+        "POST", f"/api/v1/alerts/{ids['alert']}/update", publisher, expect=201,
+        json={"attach": [ids["report_a_file"]]}))["id"]
     ids["spare_site"] = (await hub.call("POST", f"/api/v1/organisations/{org_a}/sites",
                                         expect=201, json={"name": "Spare site", "lat": 43.70,
                                                           "lon": -79.40}))["id"]

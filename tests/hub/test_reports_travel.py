@@ -134,3 +134,35 @@ async def test_an_unforwarded_report_of_another_partner_stays_hidden(hub: Hub) -
         assert answer.status in (403, 404), (method, path)
     _, other = await hub.partner("Queen St Bank", INSIDE)
     assert await hub.call("GET", "/api/v1/reports", other, expect=200) == []
+
+
+async def test_an_update_carries_a_report_photo_as_a_cap_resource_with_its_digest(
+        hub: Hub) -> None:
+    s = await scene(hub)
+    report = await post_report(hub, s["a"], s["alert"], 201, form(file=photo_with_location()))
+    file_id = report["files"][0]["id"]
+    path = f"/api/v1/alerts/{s['alert']}/update"
+    for wanted in ([], "x", ["no-such-file"], [5]):
+        refused = await hub.call("POST", path, s["publisher"], expect=422,
+                                 json={"attach": wanted})
+        assert "attach" in refused["fields"], wanted
+    update = await hub.call("POST", path, s["publisher"], expect=201,
+                            json={"attach": [file_id], "headline": "Bag: photo attached"})
+    cap = await hub.client.get(f"/api/v1/alerts/{update['id']}/cap",
+                               headers=hub.auth(s["b"]))
+    document = (await cap.read()).decode()
+    assert "<resource>" in document and "<mimeType>image/jpeg</mimeType>" in document
+    digest = document.split("<digest>")[1].split("</digest>")[0]
+    uri = document.split("<uri>")[1].split("</uri>")[0]
+    assert uri.endswith(f"/api/v1/alerts/{update['id']}/attachments/0")
+    served = await hub.client.get(uri[uri.index("/api/"):], headers=hub.auth(s["b"]))
+    body = await served.read()
+    assert served.status == 200 and hashlib.sha1(body).hexdigest() == digest
+    assert not location_in(body)  # the audience gets the copy without the location
+    await hub.call("GET", uri[uri.index("/api/"):], s["outsider"], expect=404)
+    shown = await hub.call("GET", f"/api/v1/alerts/{update['id']}", s["b"], expect=200)
+    assert shown["attachments"][0]["sha1"] == digest
+    later = await hub.call("POST", f"/api/v1/alerts/{update['id']}/update", s["publisher"],
+                           expect=201, json={"headline": "Bag: area clear"})
+    kept = await hub.call("GET", f"/api/v1/alerts/{later['id']}", s["b"], expect=200)
+    assert [a["sha1"] for a in kept["attachments"]] == [digest]  # later updates keep it

@@ -1,5 +1,6 @@
 """Field reports that travel: on an alert or on none, with any number of files, a time
-seen, a label, review states and forwards to more partners. Each report's one file moves to
+seen, a label, review states and forwards to more partners; alerts carry attached report
+files. Each report's one file moves to
 `report_file` under the report's own id, so its stored name is unchanged.
 
 Revision ID: 0012
@@ -26,7 +27,7 @@ report = sa.table('report', sa.column('id', sa.String), sa.column('file_kind', s
 report_file = sa.table('report_file', sa.column('id', sa.String),
                        sa.column('report_id', sa.String), sa.column('position', sa.Integer),
                        sa.column('kind', sa.String), sa.column('size', sa.Integer),
-                       sa.column('sha256', sa.String), sa.column('sha1', sa.String))
+                       sa.column('sha256', sa.String))
 
 
 def upgrade() -> None:
@@ -49,7 +50,7 @@ def upgrade() -> None:
     bind.execute(sa.text("UPDATE report SET observed_at = created_at, "
                          "tlp = (SELECT tlp FROM alert WHERE alert.id = report.alert_id)"))
     files = [{'id': row.id, 'report_id': row.id, 'position': 0, 'kind': row.file_kind,
-              'size': row.file_size, 'sha256': row.file_sha256, 'sha1': ''}
+              'size': row.file_size, 'sha256': row.file_sha256}
              for row in bind.execute(sa.select(report).where(report.c.file_kind.is_not(None)))]
     with op.batch_alter_table('report', schema=None) as batch_op:
         batch_op.alter_column('observed_at', existing_type=partners.models.UtcDateTime(),
@@ -65,7 +66,6 @@ def upgrade() -> None:
         sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column('size', sa.Integer(), nullable=False),
         sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column('sha1', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.ForeignKeyConstraint(['report_id'], ['report.id'], ),
         sa.PrimaryKeyConstraint('id'))
     with op.batch_alter_table('report_file', schema=None) as batch_op:
@@ -90,11 +90,15 @@ def upgrade() -> None:
                               unique=False)
     if files:
         op.bulk_insert(report_file, files)
+    # In place, never a rebuild: deliveries, acks and reports refer to alerts.
+    op.add_column('alert', sa.Column('attachments', sa.JSON(), nullable=False,
+                                     server_default='[]'))
 
 
 def downgrade() -> None:
     """Downgrade schema: each report keeps its first file; reports on no alert are dropped
     (the schema before could not hold them)."""
+    op.drop_column('alert', 'attachments')
     bind = op.get_bind()
     first = {row.report_id: row for row in bind.execute(
         sa.select(report_file).order_by(report_file.c.position.desc()))}
