@@ -406,9 +406,9 @@
           el("button", { type: "button", class: "secondary", onclick: () => locate(card) }, "Use my location")),
         located),
       el("div", { class: "field" },
-        el("label", { for: id("file") }, "Photo or video (optional)"),
+        el("label", { for: id("file") }, "Photos or videos (optional)"),
         el("input", { id: id("file"), name: "file", type: "file", accept: root.dataset.mediaTypes,
-          capture: "environment", "aria-describedby": id("file-hint") }),
+          multiple: true, capture: "environment", "aria-describedby": id("file-hint") }),
         el("p", { class: "hint", id: id("file-hint") }, `${root.dataset.mediaNames}${limit}.`)),
       el("div", { class: "actions" }, el("button", { type: "submit" }, "Send report")),
       done);
@@ -457,8 +457,9 @@
         fields[name] = `must be a number between -${bound} and ${bound}`;
       }
     }
-    const file = form.elements.file.files[0];
-    if (file && UPLOAD_MAX && file.size > UPLOAD_MAX) fields.file = `must be at most ${UPLOAD_MAX} bytes`;
+    for (const file of form.elements.file.files) {
+      if (UPLOAD_MAX && file.size > UPLOAD_MAX) fields.file = `each must be at most ${UPLOAD_MAX} bytes`;
+    }
     return fields;
   }
 
@@ -477,16 +478,18 @@
       body.append("text", form.elements.text.value.trim());
       body.append("lat", form.elements.lat.value.trim());
       body.append("lon", form.elements.lon.value.trim());
-      const file = form.elements.file.files[0];
-      if (file) body.append("file", file, file.name);
-      const report = await api("POST", `/alerts/${encodeURIComponent(card.id)}/reports`, body);
+      for (const file of form.elements.file.files) body.append("file", file, file.name);
+      // A report on no alert goes to the police as it is; one on an alert, with the alert.
+      const path = card.id ? `/alerts/${encodeURIComponent(card.id)}/reports` : "/reports";
+      const report = await api("POST", path, body);
       Vigil.showErrors(form, { fields: {} });
       summary.hidden = true;
       form.reset();
       if (card.marker) { card.marker.remove(); card.marker = null; }
       card.located.textContent = "";
       done.replaceChildren("Report sent at ", el("time", { datetime: report.created }, shortWhen(report.created)),
-        report.file ? " with its file." : ".", " Thank you — the police can see it now.");
+        report.files.length ? ` with ${report.files.length} file${report.files.length === 1 ? "" : "s"}.` : ".",
+        " Thank you — the police can see it now.");
     } catch (error) {
       const known = error instanceof Vigil.ApiError;
       Vigil.showErrors(form, {
@@ -816,6 +819,15 @@
     feed.since = newest === null ? known : (known !== null && known <= newest ? known : newest);
     if (feed.since !== null) localStorage.setItem(SEQ_KEY, String(feed.since));
     connect();
+  }
+
+  // Something seen with no alert to answer: a report straight to the police.
+  const alone = document.getElementById("standalone-report");
+  if (alone && CAN_ANSWER) {
+    const pseudo = { id: null };
+    const details = reportForm(pseudo, "alone");
+    details.querySelector("summary").textContent = "Report something you saw (no alert)";
+    alone.append(details);
   }
 
   // For people and tests: the socket in use and the cards by alert id.

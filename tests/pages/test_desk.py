@@ -117,7 +117,7 @@ async def test_a_field_report_with_a_photo_is_sent_from_the_desk(
     await card.get_by_label("Longitude").fill("-79.38050")
     fake = tmp_path / "fake.png"
     fake.write_text("not a picture at all")
-    photo = card.get_by_label("Photo or video (optional)")
+    photo = card.get_by_label("Photos or videos (optional)")
     await photo.set_input_files(fake)
     await send.click()  # the hub judges the file by its content: 415, shown at the field
     await expect(card.locator(".report-form > .error")).to_contain_text("not one of")
@@ -134,6 +134,28 @@ async def test_a_field_report_with_a_photo_is_sent_from_the_desk(
     assert [(r["text"], r["lat"], r["file"]["kind"]) for r in reports] == [
         ("Bag still there, north doors taped off.", 43.6481, "png")]
     await screenshot(page, "desk-phone")
+
+
+async def test_a_report_on_no_alert_with_two_photos_is_sent_from_the_desk(
+        live: LiveHub, tmp_path: Path) -> None:
+    page, _ = await desk(live)
+    alone = page.locator("#standalone-report")
+    await alone.get_by_text("Report something you saw (no alert)").click()
+    await alone.get_by_label("What do you see?").fill("Man trying car doors on Bay St.")
+    await alone.get_by_label("Latitude").fill("43.64900")
+    await alone.get_by_label("Longitude").fill("-79.38100")
+    photos = []
+    for n, colour in enumerate(((200, 40, 40), (40, 200, 40))):
+        photos.append(tmp_path / f"car{n}.png")
+        buffer = io.BytesIO()
+        Image.new("RGB", (32, 24), colour).save(buffer, "PNG")
+        photos[-1].write_bytes(buffer.getvalue())
+    await alone.get_by_label("Photos or videos (optional)").set_input_files(photos)
+    await alone.get_by_role("button", name="Send report").click()
+    await expect(alone.locator(".success")).to_contain_text("with 2 files")
+    reports = await live.api.call("GET", "/api/v1/reports", expect=200)
+    assert [(r["text"], r["alert_id"], len(r["files"])) for r in reports] == [
+        ("Man trying car doors on Bay St.", None, 2)]
 
 
 async def test_earlier_alerts_show_their_answer_and_offer_the_buttons_until_answered(
