@@ -24,7 +24,7 @@ from hub.models import Alert, AlertStatus, Delivery, Report, ReportFile, ReportF
 from hub.tlp import Tlp
 from hub.visibility import visible_alert
 from partners.models import Organisation, OrgKind, Role, new_id
-from partners.validation import Conflicting, InvalidInput
+from partners.validation import Conflicting, InvalidInput, NotKnown
 
 MAX_TEXT = 10_000  # a report's text, in characters
 MAX_FILES = 20  # photos and videos one report may carry
@@ -292,12 +292,14 @@ async def forward(session: AsyncSession, principal: Principal, report_id: str,
             Delivery.alert_id == report.alert_id,
             col(Delivery.organisation_id).in_(organisation_ids)).distinct())).all() if org}
     for organisation_id in organisation_ids:
-        if organisation_id not in known or known[organisation_id] == OrgKind.POLICE:
-            raise InvalidInput({"organisation_ids": f"{organisation_id} is no partner "
-                                                    "organisation"})
+        if organisation_id not in known:
+            raise NotKnown({"organisation_ids": f"{organisation_id} is no organisation"})
+        if known[organisation_id] == OrgKind.POLICE:
+            raise Conflicting({"organisation_ids": f"{organisation_id} is a police service: "
+                                                   "reports are forwarded to partners"})
         if organisation_id not in reached:
-            raise InvalidInput({"organisation_ids": f"{organisation_id} did not receive the "
-                                                    "alert this report is on"})
+            raise Conflicting({"organisation_ids": f"{organisation_id} did not receive the "
+                                                   "alert this report is on"})
     files = (await files_of(session, [report.id]))[report.id]
     await asyncio.to_thread(_write_public_copies, data_dir, files)
     already = set((await session.exec(select(ReportForward.organisation_id).where(

@@ -95,12 +95,14 @@ async def _read_form(request: web.Request, limit: int,
             from None
     fields: dict[str, str] = {}
     uploads: list[Upload] = []
+    file_parts = 0
     try:
         while (part := await _next_part(reader)) is not None:
             if not isinstance(part, BodyPartReader) or part.name is None:
                 raise InvalidInput({"body": "nested multipart is not accepted"})
             if part.name == "file":
-                if len(uploads) == MAX_FILES:
+                file_parts += 1  # an empty one too: the count is of parts, as documented
+                if file_parts > MAX_FILES:
                     raise InvalidInput({"file": f"at most {MAX_FILES} files per report"})
                 if (upload := await _stream_file(part, limit, folder)) is not None:
                     uploads.append(upload)
@@ -169,7 +171,7 @@ def _read_fields(fields: dict[str, str], *, standalone: bool) -> ReportDraft:
     known = TEXT_FIELDS if standalone else TEXT_FIELDS - {"tlp"}
     body: dict[str, object] = {"text": fields.get("text", "")}
     for name in ("observed_at", "tlp"):
-        if fields.get(name):
+        if name in fields:
             body[name] = fields[name]
     check = Checker(body)
     # csrf_token: a page's form carries it; the guard has checked it already.

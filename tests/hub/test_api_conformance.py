@@ -44,7 +44,11 @@ LEFT_OUT = {"browser": ("--exclude-checks", "negative_data_rejection")}
 # Their limits are declared once for handler and document (hub.alerts.MAX_TEXT, hub.geo),
 # and invalid input must still be refused.
 SEMANTIC = frozenset({"alert_create", "alert_preview", "alert_update", "cap_import",
-                      "token_create", "invitation_create"})
+                      "token_create", "invitation_create", "report_create",
+                      "standalone_report_create", "report_forward"})
+# Uploads whose files are judged by their bytes (415 for what is no photo or video), which
+# no schema can state either.
+UPLOADS = frozenset({"report_create", "standalone_report_create"})
 
 
 @dataclass
@@ -57,6 +61,7 @@ class World:
     # operation that ends one (signing out, cancelling a subscription) so the rest of the
     # run keeps its own
     spent: dict[str, dict[str, dict[str, str]]]
+    paths: dict[str, dict[str, str]]  # operationId -> its path parameters, when more than id
 
 
 class Seeder:
@@ -109,9 +114,12 @@ def build_world(url: str, sink: Sink) -> World:
             "organisation_id": partner, "role": "partner"})["id"]
         alert = seed.post("/api/v1/alerts", tokens["publisher"], json=alert_body())["id"]
         revised = seed.post("/api/v1/alerts", tokens["publisher"], json=alert_body())["id"]
-        report = seed.post(f"/api/v1/alerts/{alert}/reports", tokens["partner"], data={
+        sent = seed.post(f"/api/v1/alerts/{alert}/reports", tokens["partner"], data={
             "text": "Package by the east door", "lat": "43.6481", "lon": "-79.3805"},
-            files={"file": ("door.png", PNG, "image/png")})["id"]
+            files={"file": ("door.png", PNG, "image/png")})
+        report, report_file = sent["id"], sent["files"][0]["id"]
+        attached = seed.post(f"/api/v1/alerts/{revised}/update", tokens["publisher"],
+                             json={"attach": [report_file]})["id"]
         link, spare_link = (seed.resident(sink, name) for name in ("sam", "alex"))
         disabled = seed.user(partner, "relief@tower.example")
         seed.user(partner, "lead@tower.example")
@@ -128,10 +136,13 @@ def build_world(url: str, sink: Sink) -> World:
     ids |= {"alert_update": revised, "alert_cancel": revised, "site_delete": spare_site,
             "contact_update": contact, "contact_delete": spare_contact,
             "token_revoke": spare_token, "user_disable": disabled, "user_enable": disabled,
-            "report_file": report, "report_share": report}
+            "report_file": report, "report_share": report, "report_review": report,
+            "report_forward": report}
+    paths = {"report_file_show": {"path.id": report, "path.file": report_file},
+             "alert_attachment": {"path.id": attached, "path.n": "0"}}
     spent = {"resident": {"subscription_cancel": bearer(spare_link)},
              "browser": {"session_delete": spare_browser}}
-    return World(headers, ids, spent)
+    return World(headers, ids, spent, paths)
 
 
 def sign_in(url: str, email: str) -> dict[str, str]:
@@ -157,16 +168,20 @@ def config(world: World, credential: str) -> str:
     # speak what follows the 101 (tests/hub/test_feed*.py do).
     lines += ["[[operations]]", 'include-operation-id = "feed_connect"', "enabled = false"]
     spent = world.spent.get(credential, {})
-    for operation in sorted({*world.ids, *SEMANTIC, *spent}):
+    for operation in sorted({*world.ids, *world.paths, *SEMANTIC, *spent}):
         lines += ["[[operations]]", f"include-operation-id = {json.dumps(operation)}"]
-        if operation in world.ids:
-            lines.append(f'parameters = {{ "path.id" = {json.dumps(world.ids[operation])} }}')
+        named = world.paths.get(operation) or (
+            {"path.id": world.ids[operation]} if operation in world.ids else {})
+        if named:
+            lines.append("parameters = { " + ", ".join(
+                f"{json.dumps(k)} = {json.dumps(v)}" for k, v in named.items()) + " }")
         if operation in spent:
             lines.append("headers = { " + ", ".join(
                 f"{json.dumps(k)} = {json.dumps(v)}" for k, v in spent[operation].items()) + " }")
         if operation in SEMANTIC:
+            upload = ', "415"' if operation in UPLOADS else ""
             lines.append("checks.positive_data_acceptance.expected-statuses = "
-                         '["2xx", "401", "403", "404", "409", "422", "429"]')
+                         f'["2xx", "401", "403", "404", "409"{upload}, "422", "429"]')
     return "\n".join(lines) + "\n"
 
 

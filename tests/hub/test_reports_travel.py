@@ -66,7 +66,7 @@ async def test_a_forwarded_report_reaches_only_partners_the_alert_reached(hub: H
     report = await post_report(hub, s["a"], s["alert"], 201, form(file=photo_with_location()))
     forward = f"/api/v1/reports/{report['id']}/forward"
     outsider_org = await _org_of(hub, "Yorkville Office")
-    refused = await hub.call("POST", forward, s["publisher"], expect=422,
+    refused = await hub.call("POST", forward, s["publisher"], expect=409,
                              json={"organisation_ids": [outsider_org]})
     assert "did not receive the alert" in refused["fields"]["organisation_ids"]
     await hub.call("POST", forward, s["b"], expect=403,
@@ -95,8 +95,9 @@ async def test_a_red_or_strict_report_is_not_forwarded(hub: Hub) -> None:
                            data=standalone(tlp="TLP:GREEN"))
     path = f"/api/v1/reports/{green['id']}/forward"
     police_org = await _org_of(hub, "Toronto Police Service")
-    for wanted in ([], "x", [police_org], ["no-such-org"], ["x" * 33]):
-        answer = await hub.call("POST", path, s["publisher"], expect=422,
+    for wanted, status in (([], 422), ("x", 422), ([police_org], 409),
+                           (["no-such-org"], 404), (["x" * 33], 422)):
+        answer = await hub.call("POST", path, s["publisher"], expect=status,
                                 json={"organisation_ids": wanted})
         assert "organisation_ids" in answer["fields"], wanted
 
@@ -108,6 +109,8 @@ async def test_bad_report_fields_are_named(hub: Hub) -> None:
         (standalone(observed_at="2026-11-21T16:40:00"), "observed_at"),
         (standalone(observed_at="2099-01-01T00:00:00Z"), "observed_at"),
         (standalone(tlp="TLP:WHITE"), "tlp"),
+        (standalone(observed_at=""), "observed_at"),
+        (standalone(tlp=""), "tlp"),
     ]
     for data, field in cases:
         answer = await hub.call("POST", "/api/v1/reports", s["a"], expect=422, data=data)
