@@ -98,8 +98,8 @@ async def test_a_partner_admin_manages_sites_tiers_and_tokens(live: LiveHub) -> 
     await expect(row.locator("td.masked")).not_to_contain_text("Xq7secretToken")
     await row.get_by_role("button", name="Edit Ops Room").click()
     assert await page.get_by_label("Chat URL", exact=True).input_value() == ""
-    assert "Keep json://" in (await page.get_by_label("Chat URL", exact=True).get_attribute("placeholder")
-                              or "")
+    chat_url = page.get_by_label("Chat URL", exact=True)
+    assert "Keep json://" in (await chat_url.get_attribute("placeholder") or "")
     await expect(page.get_by_label("Remove the Chat URL")).to_be_visible()
     await page.get_by_role("button", name="Cancel editing").click()
 
