@@ -17,6 +17,7 @@ SUPPORTED = ("24/7, days such as Mo-Fr or Sa,Su, times such as 09:00-12:00,13:00
 _TIME = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])(?::([0-5][0-9]))?$")
 _SPAN = re.compile(r"^(\d\d:\d\d)-(\d\d:\d\d)$")
 _DAY_RANGE = re.compile(r"^([A-Z][a-z])(?:-([A-Z][a-z]))?$")
+_WORD = re.compile(r"^[A-Za-z][A-Za-z,-]*$")  # days, or a word in their place (PH, Jan)
 
 
 class HoursError(ValueError):
@@ -121,7 +122,7 @@ def parse_osm(text: str) -> tuple[Opening, ...]:
 
 def _rule(rule: str, number: int) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
     head, _, rest = rule.partition(" ")
-    if _DAY_RANGE.match(head.split(",")[0]):
+    if _WORD.match(head) and head not in ("off", "closed"):
         days, rest = _days(head, rule, number), rest.strip()
     else:
         days, rest = EVERY_DAY, rule
@@ -188,14 +189,16 @@ def days_of(text: str) -> frozenset[int]:
 
 def describe(openings: Sequence[Opening]) -> str:
     """Openings in OpenStreetMap's words (`Mo-Fr 09:00-17:00`), for people to read."""
-    if len(openings) == 1 and openings[0].days == EVERY_DAY and (
-            openings[0].opens, openings[0].closes) == (0, DAY_MINUTES):
+    spans: dict[tuple[int, int], set[int]] = {}
+    for opening in openings:
+        spans.setdefault((opening.opens, opening.closes), set()).update(opening.days)
+    if list(spans.items()) == [((0, DAY_MINUTES), set(EVERY_DAY))]:
         return "24/7"
     by_days: dict[frozenset[int], list[str]] = {}
-    for opening in openings:
-        by_days.setdefault(opening.days, []).append(
-            f"{clock(opening.opens)}-{clock(opening.closes)}")
-    return "; ".join(f"{_day_text(days)} {','.join(spans)}" for days, spans in by_days.items())
+    for (opens, closes), days in sorted(spans.items(), key=lambda item: (min(item[1]),
+                                                                          item[0])):
+        by_days.setdefault(frozenset(days), []).append(f"{clock(opens)}-{clock(closes)}")
+    return "; ".join(f"{_day_text(days)} {','.join(times)}" for days, times in by_days.items())
 
 
 def _day_text(days: frozenset[int]) -> str:
