@@ -8,7 +8,7 @@ from typing import Any
 
 from hub.directory import DEFAULT_TIME_ZONE, Need, ServedGroup
 from hub.hours import HoursError, Opening, days_of, describe, minutes
-from hub.hsds_tables import ORIGIN, Record, where
+from hub.hsds_tables import DAY_CODES, ORIGIN, Record, where
 from hub.place_drafts import Fields, PlaceDraft, Problem, Report, ScheduleDraft, one_line_address
 
 # The parts of an HSDS schedule kept as they were read and served back.
@@ -240,6 +240,11 @@ def _rule(row: Record, check: Fields) -> dict[str, Any]:
         text = check.text(name, row.get(name), max_len=2000, line=False)
         if text:
             rule[name] = text
+    for name, allowed in (("freq", ("WEEKLY", "MONTHLY")), ("wkst", DAY_CODES)):
+        if name in rule and rule[name].upper() not in allowed:
+            check.fail(name, f"must be one of: {', '.join(allowed)}")
+        elif name in rule:
+            rule[name] = rule[name].upper()
     return rule
 
 
@@ -256,8 +261,7 @@ def _weekly(row: Record, rule: dict[str, Any], check: Fields) -> tuple[str, bool
         check.warn("freq", "a rule beyond weekly days and times (monthly, by week number, a "
                    "count, an ordinal day): kept, and the place's hours count as unknown")
         return text[:40], False
-    return ",".join(code for i, code in enumerate(("MO", "TU", "WE", "TH", "FR", "SA", "SU"))
-                    if i in days), True
+    return ",".join(code for i, code in enumerate(DAY_CODES) if i in days), True
 
 
 def _times(opens: str, closes: str,

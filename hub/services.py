@@ -36,6 +36,7 @@ class Nearby:
     distance_m: float
     open_now: bool | None  # None: its hours are not known
     stale: bool
+    schedules: tuple[ServiceSchedule, ...]
 
 
 def hours_of(place: ServicePlace, schedules: Sequence[ServiceSchedule]) -> Hours:
@@ -112,7 +113,7 @@ async def nearest(session: AsyncSession, lat: float, lon: float, need: Need | No
         if open_now and state is not True:
             continue
         found.append(Nearby(place, float(distances[index]), state,
-                            is_stale(place, now, stale_after)))
+                            is_stale(place, now, stale_after), tuple(schedules[place.id])))
         if len(found) == limit:
             break
     return found
@@ -142,9 +143,8 @@ def place_json(place: ServicePlace, schedules: Sequence[ServiceSchedule], now: d
     }
 
 
-def nearby_json(found: Nearby, schedules: Sequence[ServiceSchedule], now: datetime,
-                stale_after: timedelta) -> dict[str, Any]:
-    return {**place_json(found.place, schedules, now, stale_after),
+def nearby_json(found: Nearby, now: datetime, stale_after: timedelta) -> dict[str, Any]:
+    return {**place_json(found.place, found.schedules, now, stale_after),
             "distance_m": round(found.distance_m)}
 
 
