@@ -17,6 +17,9 @@ from hub.hours import clock
 # are made from the place's id under this namespace, so they stay the same between answers.
 NAMESPACE = uuid.UUID("5f0c6b1e-3c44-4b8e-9a51-7d2e0c9b4a10")
 NEED_TAXONOMY = "vigil-need"
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 100
+MAX_PAGE_NUMBER = 100_000
 SERVED_TAXONOMY = "vigil-served"
 
 

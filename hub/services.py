@@ -25,6 +25,7 @@ from partners.validation import Checker
 DEFAULT_STALE_AFTER = timedelta(hours=6)  # mirrors the VIGIL_SERVICES_STALE_S default
 MAX_SEATS = 10_000  # more beds or seats than any one place in a region has
 MAX_NEARBY = 50
+DEFAULT_NEARBY = 10
 DIRECTIONS = "https://www.openstreetmap.org/directions?to={lat},{lon}"
 
 

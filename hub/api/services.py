@@ -17,9 +17,10 @@ from hub.access import SIGNED_IN, allow, roles
 from hub.directory import Need, ServicePlace
 from hub.errors import NotFound
 from hub.geo import LAT_TEXT, LON_TEXT
-from hub.hsds_write import page, row_id, service
+from hub.hsds_write import DEFAULT_PER_PAGE, MAX_PAGE_NUMBER, MAX_PER_PAGE, page, row_id, service
 from hub.http import CLOCK, SESSIONS, SETTINGS, principal_of, read_json
 from hub.services import (
+    DEFAULT_NEARBY,
     MAX_NEARBY,
     nearby_json,
     nearest,
@@ -31,10 +32,6 @@ from partners.models import Organisation, Role
 from partners.validation import Checker
 
 routes = web.RouteTableDef()
-DEFAULT_NEARBY = 10
-MAX_PER_PAGE = 100
-DEFAULT_PER_PAGE = 50
-MAX_PAGE_NUMBER = 100_000
 _DIGITS = re.compile(r"^[0-9]{1,9}$")
 _ID = "{id:[0-9a-f]{32}}"
 

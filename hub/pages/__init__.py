@@ -3,8 +3,18 @@ administration, and the residents' pages; their scripts and styles are in hub/st
 
 from aiohttp import web
 
-from hub.pages import console, dashboard, desk, feeds, organisation, residents, signin, static
+from hub.pages import (
+    console,
+    dashboard,
+    desk,
+    feeds,
+    organisation,
+    residents,
+    services,
+    signin,
+    static,
+)
 
 ROUTES: tuple[web.RouteTableDef, ...] = (
     signin.routes, static.routes, console.routes, dashboard.routes, desk.routes,
-    organisation.routes, residents.routes, feeds.routes)
+    organisation.routes, residents.routes, feeds.routes, services.routes)
