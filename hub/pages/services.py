@@ -13,7 +13,7 @@ from hub.access import Principal, allow, pages_for
 from hub.directory import Need, ServicePlace
 from hub.http import CLOCK, PRINCIPAL, SESSIONS, SETTINGS
 from hub.pages.render import render
-from hub.services import is_stale, managed_places, update_capacity
+from hub.services import is_stale, local_time, managed_places, update_capacity
 from partners.models import STAFF_ROLES, Role
 from partners.validation import InvalidInput
 
@@ -62,9 +62,10 @@ async def _capacity_form(request: web.Request, status: int = 200,
              "stale": is_stale(place, now, stale_after),
              "values": (values or {}).get(place.id) or _values(place),
              "errors": (errors or {}).get(place.id, {})} for place in places]
-    named = [place.name for place in places if place.id == saved]
-    return render(request, "services/capacity_page", status, rows=rows,
-                  notice=f"Saved: {named[0]}, at {now:%H:%M} UTC." if named else None,
+    named = [place for place in places if place.id == saved]
+    notice = (f"Saved: {named[0].name}, at {local_time(named[0], now):%H:%M}."
+              if named else None)
+    return render(request, "services/capacity_page", status, rows=rows, notice=notice,
                   scripts=["capacity.js"])
 
 
