@@ -293,3 +293,28 @@ async def test_importing_again_updates_and_keeps_the_agencys_counts(
     again = await hub.call("GET", f"/api/v1/services/{near['id']}")
     assert (again["hours"], again["serves"]) == ("Mo-Su 06:00-23:00", ["families"])
     assert (again["available"], again["capacity"]) == (7, 20)
+
+
+async def test_the_capacity_page_lists_and_saves_only_the_agencys_own_places(
+        hub: Hub, browsers: Any, tmp_path: Path) -> None:
+    agency = await hub.organisation("Peel Shelters", "agency")
+    await directory(hub, tmp_path, agency)
+    other = await hub.organisation("Square One Security")
+    await hub.person(agency, "partner", "night@peelshelters.example")
+    await hub.person(other, "partner", "desk@squareone.example")
+    near = await place_named(hub, "Near Shelter")
+    staff, stranger = browsers(), browsers()
+    await staff.sign_in("night@peelshelters.example")
+    page = await staff.call("GET", "/services/capacity", 200)
+    assert "Near Shelter" in page and "Peel Crisis Line" in page
+    await staff.call("POST", f"/services/capacity/{near['id']}", 303,
+                     data={"available": "5", "capacity": "20"})
+    assert (await hub.call("GET", f"/api/v1/services/{near['id']}"))["available"] == 5
+    refused = await staff.call("POST", f"/services/capacity/{near['id']}", 422,
+                               data={"available": "21", "capacity": "20"})
+    assert "Available must be at most the capacity, 20." in refused
+    await stranger.sign_in("desk@squareone.example")
+    assert "Near Shelter" not in await stranger.call("GET", "/services/capacity", 200)
+    await stranger.call("POST", f"/services/capacity/{near['id']}", 403,
+                        data={"available": "0"})
+    assert (await hub.call("GET", f"/api/v1/services/{near['id']}"))["available"] == 5
