@@ -57,13 +57,17 @@ def read_table(folder: Path, name: str, report: Report) -> list[Record]:
         report.problems.append(Problem(name, "file", f"is not UTF-8 text: {error}"))
         return []
     reader = csv.DictReader(io.StringIO(text))
-    reader.fieldnames = [(field or "").strip().lower() for field in reader.fieldnames or []]
     rows: list[Record] = []
-    for number, row in enumerate(reader, start=2):
-        record: Record = {key: (value or "").strip() for key, value in row.items()
-                          if isinstance(key, str) and isinstance(value, str)}
-        record[ORIGIN] = f"{name} row {number}"
-        rows.append(record)
+    try:
+        reader.fieldnames = [(field or "").strip().lower() for field in reader.fieldnames or []]
+        for number, row in enumerate(reader, start=2):
+            record: Record = {key: (value or "").strip() for key, value in row.items()
+                              if isinstance(key, str) and isinstance(value, str)}
+            record[ORIGIN] = f"{name} row {number}"
+            rows.append(record)
+    except csv.Error as error:  # a NUL byte, a cell past the csv module's size limit
+        report.problems.append(Problem(f"{name} row {len(rows) + 2}", "file",
+                                       f"cannot be read as CSV: {error}"))
     return rows
 
 

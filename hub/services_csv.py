@@ -21,7 +21,12 @@ MAX_ROWS = 20_000
 def read_csv(text: str, report: Report) -> list[PlaceDraft]:
     """The rows of our CSV as place drafts; every bad row is in `report.problems`."""
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), restkey="\0extra")
-    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    try:
+        header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    except csv.Error as error:
+        report.problems.append(Problem("row 1 (the header)", "file",
+                                       f"cannot be read as CSV: {error}"))
+        return []
     if not _header_ok(header, report):
         return []
     reader.fieldnames = header
@@ -53,6 +58,15 @@ def _header_ok(header: list[str], report: Report) -> bool:
 
 def _rows(reader: csv.DictReader[str], report: Report) -> Iterator[tuple[int, dict[str, str]]]:
     """Each record with its row number as a spreadsheet shows it (the header is row 1)."""
+    try:
+        yield from _records(reader, report)
+    except csv.Error as error:  # a NUL byte, a cell past the csv module's size limit
+        report.problems.append(Problem(f"row {reader.line_num}", "file",
+                                       f"cannot be read as CSV: {error}"))
+
+
+def _records(reader: csv.DictReader[str],
+             report: Report) -> Iterator[tuple[int, dict[str, str]]]:
     for index, row in enumerate(reader, start=2):
         if index - 1 > MAX_ROWS:
             report.problems.append(Problem(f"row {index}", "name",

@@ -47,8 +47,7 @@ def read_path(path: Path, need: Need | None) -> Read:
     if path.is_dir():
         kind, places = _datapackage(path, report, need)
     elif path.suffix.lower() == ".json":
-        kind, places = "HSDS JSON", drafts(documents(_json(path, report), path.name, report),
-                                           report, need)
+        kind, places = "HSDS JSON", _hsds_json(path, report, need)
     elif path.suffix.lower() == ".csv":
         kind, places = "CSV", _csv(path, report, need)
     else:
@@ -67,6 +66,14 @@ def _datapackage(path: Path, report: Report, need: Need | None) -> tuple[str, li
     version = version_of(path)
     kind = f"HSDS {'3.0' if version == 3 else '1.x'} datapackage"
     return kind, drafts(services_of(path, report), report, need)
+
+
+def _hsds_json(path: Path, report: Report, need: Need | None) -> list[PlaceDraft]:
+    try:
+        return drafts(documents(_json(path, report), path.name, report), report, need)
+    except RecursionError:
+        report.problems.append(Problem(path.name, "document", "is nested too deeply"))
+        return []
 
 
 def _text(path: Path, report: Report) -> str | None:

@@ -195,3 +195,25 @@ async def test_an_unknown_hsds_service_is_not_found(hub: Hub) -> None:
     empty = await hub.call("GET", "/api/v1/hsds/services", expect=200)
     assert (empty["total_items"], empty["empty"], empty["contents"]) == (0, True, [])
     await hub.call("GET", "/api/v1/hsds/services", expect=422, params={"per_page": "101"})
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("{not json", "x.json, document: is not JSON"),
+    ('"a service"', "x.json, document: must be an HSDS service, a list of services"),
+    ("[" * 5000 + "]" * 5000, "x.json, document: is"),
+    ('[{"name": "A", "status": "active"}]', "x.json [0], id: is required"),
+    ('{"id": "s", "name": "A", "service_at_locations": [{"location": {"id": "l", '
+     '"latitude": "north", "longitude": 1}}]}',
+     "x.json service_at_locations[0].location, latitude: must be a decimal number"),
+    ('{"id": "s", "name": "A", "schedules": [{"id": "t", "byday": "MO", "opens_at": "9am", '
+     '"closes_at": "17:00"}]}', "x.json schedules[0], opens_at: '9am' is not a time"),
+    ('{"id": "s", "name": "A", "schedules": [{"id": "t", "opens_at": "09:00", '
+     '"closes_at": "17:00", "timezone": 3.5}]}', "x.json schedules[0], timezone: must be a "
+                                                 "whole number of hours"),
+])
+def test_bad_hsds_json_is_refused_naming_where(tmp_path: Path, text: str,
+                                               problem: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_text(text)
+    read = read_path(path, Need.SHELTER)
+    assert any(str(p).startswith(problem) for p in read.report.problems), read.report.problems
