@@ -22,6 +22,7 @@ from hub.api import (
     organisations,
     reach,
     reports,
+    services,
     spec,
     subscriptions,
     tokens,
@@ -84,8 +85,8 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
                                 timedelta(seconds=settings.session_max_s))
     app[LIMITS] = public_rate_limits()
     app.on_response_prepare.append(security_headers)
-    for module in (organisations, tokens, accounts, alerts, cap, reach, reports, subscriptions,
-                   feed, health, metrics, spec):
+    for module in (organisations, tokens, accounts, alerts, cap, reach, reports, services,
+                   subscriptions, feed, health, metrics, spec):
         app.router.add_routes(module.routes)
     for table in pages.ROUTES:
         app.router.add_routes(table)

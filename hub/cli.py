@@ -1,4 +1,5 @@
-"""The `vigil` command: serve, demo, web, worker, db upgrade, cap import, audit verify."""
+"""The `vigil` command: serve, demo, web, worker, db upgrade, cap import, services import,
+audit verify."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from hub import audit, db, demo, demo_catcher, processes
 from hub.app import create_app, run_worker
 from hub.bus import create_bus
 from hub.cap_files import CommandError, import_files
+from hub.directory import Need
 from hub.http import SESSIONS, SETTINGS
+from hub.services_import import CommandError as ServicesCommandError
+from hub.services_import import import_path
 from hub.settings import Settings
 from hub.welcome import welcome
 from partners.credentials import ensure_bootstrap_token
@@ -80,10 +84,27 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--organisation", metavar="NAME_OR_ID",
                           help="the sending police service (default: the only one)")
     importer.set_defaults(run=_cap_import)
+    _services_parser(commands)
     trail = commands.add_parser("audit", help="the audit trail")
     trail_commands = trail.add_subparsers(title="audit commands", required=True)
     trail_commands.add_parser("verify", help="check the hash chain").set_defaults(run=_verify)
     return parser
+
+
+def _services_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    services = commands.add_parser("services", help="the community services directory")
+    services_commands = services.add_subparsers(title="services commands", required=True)
+    importer = services_commands.add_parser(
+        "import", help="import places from an HSDS datapackage (3.0 or 1.x folder), HSDS "
+        "JSON or our CSV; every bad row is named and nothing is imported unless all are good; "
+        "places an earlier import made are updated")
+    importer.add_argument("path", metavar="PATH", type=Path)
+    importer.add_argument("--need", choices=[need.value for need in Need],
+                          help="HSDS only: the need of services whose attributes name none")
+    importer.add_argument("--organisation", metavar="NAME_OR_ID",
+                          help="the agency that runs these places (its people update their "
+                          "capacity)")
+    importer.set_defaults(run=_services_import)
 
 
 def _listening(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -211,6 +232,23 @@ def _cap_import(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         finally:
             await bus.close()
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _services_import(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> int:
+        engine = db.create_engine(settings.database_url)
+        try:
+            await db.upgrade(engine)
+            need = Need(args.need) if args.need else None
+            return await import_path(db.session_factory(engine), args.path, need,
+                                     args.organisation, utcnow())
+        except ServicesCommandError as error:
+            print(f"vigil services import: {error}", file=sys.stderr)
+            return 2
+        finally:
             await engine.dispose()
 
     return asyncio.run(run())

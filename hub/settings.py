@@ -149,6 +149,10 @@ class Settings:
         10.0, "seconds a worker's claim on a delivery lasts; a live worker renews its claims",
         "every third of it (however long a send takes), so a killed worker's deliveries are",
         "free again within this", reader=_seconds)
+    services_stale_s: float = knob(
+        21600.0, "seconds after its agency last gave a place's free beds or seats that the",
+        "number counts as stale: a stale place is not offered as having room until updated",
+        reader=_seconds)
     explicit: frozenset[str] = frozenset()  # the variables the environment actually set
 
     @classmethod

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Signed out, the pages of people who sign in send them to /login or answer 401 with a
 # page of their own: each a rendered template.
 PAGES = ["/", "/login", "/subscribe", "/public", "/desk", "/account", "/approvals",
-         "/organisation", "/feeds/alerts.atom", "/static/console.css", "/static/desk.css"]
+         "/organisation", "/feeds/alerts.atom", "/static/console.css", "/static/desk.css",
+         "/services", "/static/services.css"]
 
 
 @pytest.fixture(scope="module")

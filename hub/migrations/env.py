@@ -4,7 +4,8 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
-import hub.models  # noqa: F401  (registers the tables)
+import hub.directory  # (registers the tables, as the two below do)
+import hub.models  # noqa: F401
 import partners.models  # noqa: F401
 
 target_metadata = SQLModel.metadata

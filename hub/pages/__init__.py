@@ -11,10 +11,12 @@ from hub.pages import (
     organisation,
     reports,
     residents,
+    services,
     signin,
     static,
 )
 
 ROUTES: tuple[web.RouteTableDef, ...] = (
     signin.routes, static.routes, console.routes, dashboard.routes, desk.routes,
-    organisation.routes, residents.routes, feeds.routes, reports.routes)
+    organisation.routes, residents.routes, feeds.routes, reports.routes,
+    services.routes)

@@ -56,6 +56,7 @@ def navigation(principal: Principal | None) -> list[tuple[str, str]]:
         links.append(("/desk", "Desk"))
     if principal.role is Role.ADMIN:
         links.append(("/organisation", "Organisation"))
+    links.append(("/services", "Services"))
     links.append(("/account", "Account"))
     return links
 

@@ -7,6 +7,7 @@ succeed. A route with no row here fails the test, so a new endpoint cannot skip 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from hub.access import rule_of
+from hub.directory import Need, ServicePlace, ServiceSchedule
 from hub.http import SESSIONS
 from partners.models import SubscriptionStatus
 from partners.residents import SubscriptionDraft, subscribe
@@ -227,6 +229,21 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
                                                 form={"List-Unsubscribe": "One-Click"})],
         ("GET", "/public"): [Cell("/public", EVERYONE, public=True)],
         ("GET", "/feeds/alerts.atom"): [Cell("/feeds/alerts.atom", EVERYONE, public=True)],
+        # The services directory: staff find places; the agency that runs one (A's
+        # organisation here) and hub admins update its count.
+        ("GET", "/api/v1/services/nearby"): [
+            Cell("/api/v1/services/nearby?lat=43.6481&lon=-79.3805&need=shelter", STAFF)],
+        ("GET", "/api/v1/services/{id}"): [Cell("/api/v1/services/{place}", STAFF)],
+        ("POST", "/api/v1/services/{id}/capacity"): [Cell(
+            "/api/v1/services/{place}/capacity", frozenset({ADMIN, A}),
+            json=lambda s: {"available": 4})],
+        ("GET", "/api/v1/hsds/services"): [Cell("/api/v1/hsds/services", STAFF)],
+        ("GET", "/api/v1/hsds/services/{id}"): [
+            Cell("/api/v1/hsds/services/{place_hsds}", STAFF)],
+        ("GET", "/services"): [Cell("/services", NOBODY)],
+        ("GET", "/services/capacity"): [Cell("/services/capacity", NOBODY)],
+        ("POST", "/services/capacity/{id}"): [
+            Cell("/services/capacity/{place}", NOBODY, form={"available": "3"})],
         ("GET", "/feeds/alerts/{id}.cap"): [
             Cell("/feeds/alerts/{clear}.cap", EVERYONE, public=True, label="TLP:CLEAR"),
             Cell("/feeds/alerts/{alert}.cap", NOBODY, label="TLP:GREEN is not public")],
@@ -282,7 +299,22 @@ async def build(hub: Hub) -> Scene:
                                                           "lon": -79.40}))["id"]
     ids["spare_contact"] = await hub.contact(org_a, "Spare Contact", tier="secondary")
     ids["unused_contact"] = await hub.contact(org_a, "Unused Contact", tier="secondary")
+    ids["place"] = await shelter(hub, org_a)
+    ids["place_hsds"] = str(uuid.UUID(hex=ids["place"]))
     return scene
+
+
+async def shelter(hub: Hub, organisation_id: str) -> str:
+    """A shelter the organisation runs, with beds free, near the other sites."""
+    async with hub.client.app[SESSIONS]() as session:
+        place = ServicePlace(name="Bay St Shelter", need=Need.SHELTER, lat=43.6483,
+                             lon=-79.3807, hours="24/7", capacity=10, available=5,
+                             capacity_updated_at=hub.clock(), organisation_id=organisation_id)
+        session.add(place)
+        session.add(ServiceSchedule(place_id=place.id, byday="MO,TU,WE,TH,FR,SA,SU",
+                                    opens_at=0, closes_at=24 * 60))
+        await session.commit()
+        return place.id
 
 
 async def resident(hub: Hub) -> str:

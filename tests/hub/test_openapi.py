@@ -7,6 +7,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -24,11 +25,13 @@ from hub.api import spec, spec_schemas
 from hub.api.alerts import MAX_PAGE, MAX_REJECT_NOTE, MAX_SINCE
 from hub.api.tokens import MAX_LABEL
 from hub.cap import Category, Certainty, Severity, Urgency
+from hub.directory import Need
 from hub.feed import FRAME_TYPES
-from hub.http import PUBLISHING
+from hub.http import PUBLISHING, SESSIONS
 from hub.login import MAX_CODE, Step
 from hub.media import MediaKind
 from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
+from hub.services_import import import_path
 from hub.settings import Settings
 from hub.tlp import Tlp
 from partners.accounts import MAX_EMAIL, MAX_SECRET
@@ -53,7 +56,8 @@ ENUM_FIELDS: list[tuple[str, str, Iterable[enum.StrEnum]]] = [
     ("UserChanged", "role", STAFF), ("InvitationCreate", "role", STAFF),
     ("Invitation", "role", STAFF), ("SignedIn", "step", Step), ("Session", "step", Step),
     ("MfaConfirmed", "step", Step), ("ReportFile", "kind", MediaKind),
-    ("Subscription", "status", SubscriptionStatus),
+    ("Subscription", "status", SubscriptionStatus), ("ServicePlace", "need", Need),
+    ("NearbyPlace", "need", Need),
 ]
 # A valid 1x1 PNG: signature, IHDR, one IDAT row, IEND.
 PNG = bytes.fromhex(
@@ -590,3 +594,29 @@ async def test_each_documented_limit_is_the_validators(hub: Hub, name: str) -> N
     world = World(org, alert, partner, publisher, await hub.token(police, "approver"))
     assert await refused(hub, world, limit, limit.bound + 1), f"{name}: one past is taken"
     assert not await refused(hub, world, limit, limit.bound), f"{name}: the limit is refused"
+
+
+async def test_service_answers_match_the_documented_schemas(hub: Hub, tmp_path: Path) -> None:
+    call = Caller(hub, await served(hub))
+    agency = await hub.organisation("Peel Shelters", "agency")
+    partner = await hub.token(agency, "partner")
+    rows = tmp_path / "places.csv"
+    rows.write_text("name,need,address,lat,lon,phone,hours,capacity,available,serves\n"
+                    "Peel Shelter,shelter,1 Queen St,43.59,-79.64,905-555-0100,24/7,9,2,men\n"
+                    "Peel Line,crisis_line,2 King St,43.60,-79.64,211,,,,\n")
+    assert await import_path(hub.client.app[SESSIONS], rows, None, agency, hub.clock()) == 0
+    found = await call("GET", "/api/v1/services/nearby", 200, token=partner,
+                       path="/api/v1/services/nearby?lat=43.59&lon=-79.64&open_now=false")
+    assert [place["name"] for place in found["places"]] == ["Peel Shelter", "Peel Line"]
+    one = f"/api/v1/services/{found['places'][0]['id']}"
+    await call("GET", "/api/v1/services/{id}", 200, path=one, token=partner)
+    await call("POST", "/api/v1/services/{id}/capacity", 200, path=one + "/capacity",
+               token=partner, body={"available": 3})
+    await call("POST", "/api/v1/services/{id}/capacity", 422, path=one + "/capacity",
+               token=partner, body={"available": 30})
+    await call("GET", "/api/v1/services/nearby", 422, path="/api/v1/services/nearby?lat=x")
+    listed = await call("GET", "/api/v1/hsds/services", 200, path="/api/v1/hsds/services"
+                        "?page=1&per_page=1")
+    await call("GET", "/api/v1/hsds/services/{id}", 200,
+               path=f"/api/v1/hsds/services/{listed['contents'][0]['id']}")
+    await call("GET", "/api/v1/hsds/services/{id}", 404, path="/api/v1/hsds/services/nope")
