@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,21 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit
 from hub.access import Principal
 from hub.errors import Forbidden, NotFound
-from hub.media import EXTENSIONS, MediaKind, strip_location
+from hub.media import EXTENSIONS, MediaKind, Upload, strip_location
 from hub.models import Alert, AlertStatus, Report
 from hub.visibility import visible_alert
 from partners.models import new_id
 
 MAX_TEXT = 10_000  # a report's text, in characters
-
-@dataclass(frozen=True)
-class Upload:
-    """A file already streamed to a temporary path and typed from its bytes."""
-
-    path: Path
-    kind: MediaKind
-    size: int
-    sha256: str
 
 
 def uploads_dir(data_dir: Path) -> Path:
