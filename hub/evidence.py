@@ -7,7 +7,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func
@@ -84,7 +84,7 @@ def _moment(check: Checker, name: str) -> datetime | None:
     if moment.tzinfo is None:
         check.fail(name, "must carry a UTC offset, e.g. -05:00 or Z")
         return None
-    return moment
+    return moment.astimezone(UTC)
 
 
 def slug_of(title: str) -> str:
