@@ -19,7 +19,7 @@ from hub.http import CLOCK, SESSIONS, SETTINGS, created, principal_of, read_json
 from hub.media import MIME_TYPES
 from hub.models import EvidenceRequest, TipFile, TipStatus
 from partners.models import Role
-from partners.validation import InvalidInput
+from partners.validation import InvalidInput, NotKnown
 
 routes = web.RouteTableDef()
 ANY_REQUEST = "none"  # ?evidence_request=none: the general tips, answering no request
@@ -82,8 +82,8 @@ async def tip_list(request: web.Request) -> web.Response:
             try:
                 scope = await evidence.readable(session, principal, wanted)
             except NotFound:
-                raise InvalidInput({"evidence_request": "is not an evidence request you "
-                                    "can see"}) from None
+                raise NotKnown({"evidence_request": "is not an evidence request you "
+                                "can see"}) from None
         found = await tips.tips_for(session, principal, request=scope,
                                     general=wanted == ANY_REQUEST, status=status)
         files = await tips.files_of(session, found)

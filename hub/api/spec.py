@@ -25,6 +25,7 @@ from hub.api.spec_operations import (
     token_paths,
 )
 from hub.api.spec_schemas import ref, schemas
+from hub.api.spec_tips import tip_paths, tip_schemas
 from hub.http import PUBLISHING
 from hub.models import AckStatus, MsgType
 
@@ -79,7 +80,7 @@ def error_responses() -> dict[str, Any]:
 
 def components(channels: Registry) -> dict[str, Any]:
     return {
-        "schemas": schemas(channels),
+        "schemas": {**schemas(channels), **tip_schemas()},
         "responses": error_responses(),
         "parameters": {"id": {"name": "id", "in": "path", "required": True,
                               "schema": {"type": "string"}}},
@@ -202,10 +203,11 @@ def openapi_document(channels: Registry) -> dict[str, Any]:
         "security": BEARER_OR_COOKIE,
         "tags": [{"name": name} for name in (
             "organisations", "contacts", "tokens", "sessions", "users", "alerts", "acks",
-            "deliveries", "reports", "subscriptions", "cap", "feed", "meta")],
+            "deliveries", "reports", "subscriptions", "cap", "tips", "evidence", "feed",
+            "meta")],
         "paths": {**organisation_paths(), **token_paths(), **account_paths(),
                   **alert_paths(), **cap_paths(), **ack_delivery_paths(), **report_paths(),
-                  **subscription_paths(), **feed_paths(), **meta_paths()},
+                  **subscription_paths(), **tip_paths(), **feed_paths(), **meta_paths()},
         "components": components(channels),
     }
 
