@@ -95,7 +95,7 @@ METADATA = re.compile(rf"{_PAIR}(?: *, *{_PAIR})*")
 def file_name(metadata: str | None) -> str:
     """The `filename` of an Upload-Metadata header, if any: a name to show police, its
     controls and line breaks made spaces (it never names a stored file)."""
-    if not metadata:
+    if metadata is None:
         return ""
     if not METADATA.fullmatch(metadata.strip()):
         raise InvalidInput({"Upload-Metadata": "must be `key base64` pairs, comma-separated"})

@@ -33,6 +33,11 @@ TUS_VERSION = {"name": "Tus-Resumable", "in": "header", "required": True,
                "schema": {"type": "string", "const": tus.VERSION},
                "description": "the tus protocol version; any other, or none, is 412"}
 TUS_ANSWER = {"Tus-Resumable": {"schema": {"type": "string", "const": tus.VERSION}}}
+# A tip says something (text that is not all spaces) or brings a file or an upload.
+SAYS_SOMETHING: Schema = {"required": ["text"], "properties": {"text": {"pattern": r"\S"}}}
+BRINGS_A_FILE: list[Schema] = [
+    {"required": ["file"], "properties": {"file": {"minItems": 1, "items": {"minLength": 1}}}},
+    {"required": ["upload"], "properties": {"upload": {"minItems": 1}}}]
 
 
 def precondition() -> dict[str, Any]:
@@ -54,14 +59,17 @@ def tip_schemas() -> dict[str, Schema]:
                               "them, if they wish; leave it out to stay anonymous"),
               "evidence_request": text(100, line=True, description="the slug of an open "
                                        "evidence request; left out, a general tip")}
-    status = {"status": ref("TipStatus"), "duplicate_of": nullable(ID)}
     return {
         "TipStatus": enum_schema(TipStatus), "EvidenceStatus": enum_schema(EvidenceStatus),
-        "TipCreate": obj({**fields, **files}, description="Any other part is refused "
-                         f"(422); at most {tips.MAX_FILES} files and uploads in all."),
+        "TipCreate": obj({**fields, **files}, description="Text, a file or an upload at "
+                         "least; any other part is refused (422); at most "
+                         f"{tips.MAX_FILES} files and uploads in all.",
+                         anyOf=[SAYS_SOMETHING, *BRINGS_A_FILE]),
         "TipFields": obj({**fields, "upload": files["upload"]},
-                         description="A tip without files of its own, as a urlencoded form."),
-        "TipFiles": obj(files, description="At least one file or upload."),
+                         description="A tip without files of its own, as a urlencoded form.",
+                         anyOf=[SAYS_SOMETHING, BRINGS_A_FILE[1]]),
+        "TipFiles": obj(files, description="At least one file or upload.",
+                        anyOf=BRINGS_A_FILE),
         "TipReceipt": closed({
             "receipt": {"type": "string", "description": "the code that adds files to this "
                         "tip later (`POST /api/v1/tips/{receipt}/files`); shown this once"},
@@ -78,8 +86,13 @@ def tip_schemas() -> dict[str, Schema]:
                        "moderated_by": nullable({"type": "string"}),
                        "moderated": nullable(DATE_TIME), "created": DATE_TIME,
                        "files": listing("TipFile")}),
-        "TipModerate": obj(status, ("status",), description="`duplicate_of` (another tip "
-                           "you can see) only with the status `duplicate`."),
+        "TipModerate": {"oneOf": [
+            obj({"status": {"enum": [s.value for s in TipStatus
+                                     if s is not TipStatus.DUPLICATE]}}, ("status",)),
+            obj({"status": {"const": TipStatus.DUPLICATE.value},
+                 "duplicate_of": nullable(ID)}, ("status",))],
+            "description": "`duplicate_of` (another tip you can see) only with the status "
+                           "`duplicate`."},
         **evidence_schemas(),
     }
 
@@ -217,9 +230,11 @@ def upload_paths() -> dict[str, Any]:
                 403, 404, 422, security=PUBLIC, parameters=[
                     TUS_VERSION,
                     {"name": "Upload-Offset", "in": "header", "required": True,
-                     "schema": {"type": "integer", "minimum": 0}}],
+                     "schema": {"type": "integer", "minimum": 0, "maximum": DEFAULT_MAX}}],
+                # Any bytes: the schema holds no type a body could break.
                 requestBody={"required": True, "content": {tus.OCTETS: {"schema": {
-                    "type": "string", "contentMediaType": "application/octet-stream"}}}})},
+                    "contentMediaType": "application/octet-stream",
+                    "description": "the next bytes of the file, from `Upload-Offset` on"}}}})},
     }
 
 

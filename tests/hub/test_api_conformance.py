@@ -25,6 +25,8 @@ import pytest
 import requests
 from aiohttp import web
 
+from hub.http import LIMITS
+from hub.throttle import RateLimit
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
 from tests.hub.conftest import Sink
 from tests.hub.live_api import Server, ServerLog
@@ -44,7 +46,16 @@ LEFT_OUT = {"browser": ("--exclude-checks", "negative_data_rejection")}
 # Their limits are declared once for handler and document (hub.alerts.MAX_TEXT, hub.geo),
 # and invalid input must still be refused.
 SEMANTIC = frozenset({"alert_create", "alert_preview", "alert_update", "cap_import",
-                      "token_create", "invitation_create"})
+                      "token_create", "invitation_create", "evidence_create"})
+# A file's type is judged from its bytes (a photo or video, else 415), which no JSON Schema
+# can state.
+TYPED_FILES = frozenset({"tip_create", "tip_add_files"})
+# tus 1.0 answers a request without `Tus-Resumable: 1.0.0` with 412 (Precondition Failed),
+# as the protocol says; and an HTTP server takes headers it does not know, so a request
+# with an undocumented header is no invalid one.
+TUS = frozenset({"upload_create", "upload_offset", "upload_append"})
+REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422",
+            "428", "429"]
 
 
 @dataclass
@@ -52,7 +63,7 @@ class World:
     """A hub with one of everything, and who may speak to it."""
 
     headers: dict[str, dict[str, str]]  # credential name -> headers to send
-    ids: dict[str, str]  # operationId -> the id its path names
+    ids: dict[str, dict[str, str]]  # operationId -> its path parameters, pinned
     # credential -> operationId -> headers of a second credential of that kind, for the
     # operation that ends one (signing out, cancelling a subscription) so the rest of the
     # run keeps its own
@@ -112,6 +123,7 @@ def build_world(url: str, sink: Sink) -> World:
         report = seed.post(f"/api/v1/alerts/{alert}/reports", tokens["partner"], data={
             "text": "Package by the east door", "lat": "43.6481", "lon": "-79.3805"},
             files={"file": ("door.png", PNG, "image/png")})["id"]
+        tips = seed_tips(seed, tokens["publisher"])
         link, spare_link = (seed.resident(sink, name) for name in ("sam", "alex"))
         disabled = seed.user(partner, "relief@tower.example")
         seed.user(partner, "lead@tower.example")
@@ -129,9 +141,31 @@ def build_world(url: str, sink: Sink) -> World:
             "contact_update": contact, "contact_delete": spare_contact,
             "token_revoke": spare_token, "user_disable": disabled, "user_enable": disabled,
             "report_file": report, "report_share": report}
+    pinned = {operation: {"id": value} for operation, value in ids.items()} | tips
     spent = {"resident": {"subscription_cancel": bearer(spare_link)},
              "browser": {"session_delete": spare_browser}}
-    return World(headers, ids, spent)
+    return World(headers, pinned, spent)
+
+
+def seed_tips(seed: Seeder, publisher: str) -> dict[str, dict[str, str]]:
+    """An open evidence request with a tip and its photo, a spare request to close, and an
+    upload under way; the path parameters of the tip operations that name them."""
+    appeal = seed.post("/api/v1/evidence-requests", publisher, json={
+        "title": "Collision at Queen & Spadina", "description": "Did you see it?"})
+    spare = seed.post("/api/v1/evidence-requests", publisher, json={
+        "title": "Spare appeal", "description": "To be closed"})
+    sent = seed.post("/api/v1/tips", token=None, data={
+        "text": "A van drove off", "evidence_request": appeal["slug"]},
+        files={"file": ("van.png", PNG, "image/png")})
+    tip = seed.session.get(seed.url + "/api/v1/tips", headers=bearer(publisher)).json()[0]
+    upload = seed.session.post(seed.url + "/api/v1/tips/uploads", headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": "1000000"}).headers["Location"]
+    return {"tip_show": {"id": tip["id"]}, "tip_moderate": {"id": tip["id"]},
+            "tip_file": {"id": tip["id"], "file": tip["files"][0]["id"]},
+            "tip_add_files": {"receipt": sent["receipt"]},
+            "evidence_bundle": {"id": appeal["id"]}, "evidence_close": {"id": spare["id"]},
+            "upload_offset": {"id": upload.rsplit("/", 1)[-1]},
+            "upload_append": {"id": upload.rsplit("/", 1)[-1]}}
 
 
 def sign_in(url: str, email: str) -> dict[str, str]:
@@ -157,16 +191,26 @@ def config(world: World, credential: str) -> str:
     # speak what follows the 101 (tests/hub/test_feed*.py do).
     lines += ["[[operations]]", 'include-operation-id = "feed_connect"', "enabled = false"]
     spent = world.spent.get(credential, {})
-    for operation in sorted({*world.ids, *SEMANTIC, *spent}):
+    for operation in sorted({*world.ids, *SEMANTIC, *spent, *TUS, *TYPED_FILES}):
         lines += ["[[operations]]", f"include-operation-id = {json.dumps(operation)}"]
         if operation in world.ids:
-            lines.append(f'parameters = {{ "path.id" = {json.dumps(world.ids[operation])} }}')
+            lines.append("parameters = { " + ", ".join(
+                f'"path.{name}" = {json.dumps(value)}'
+                for name, value in world.ids[operation].items()) + " }")
         if operation in spent:
             lines.append("headers = { " + ", ".join(
                 f"{json.dumps(k)} = {json.dumps(v)}" for k, v in spent[operation].items()) + " }")
         if operation in SEMANTIC:
             lines.append("checks.positive_data_acceptance.expected-statuses = "
                          '["2xx", "401", "403", "404", "409", "422", "429"]')
+        if operation in TYPED_FILES:
+            lines.append("checks.positive_data_acceptance.expected-statuses = "
+                         '["2xx", "401", "403", "404", "409", "415", "429"]')
+        if operation in TUS:
+            lines += ["checks.missing_required_header.expected-statuses = "
+                      '["400", "401", "403", "406", "412", "415", "422"]',
+                      "checks.negative_data_rejection.expected-statuses = "
+                      + json.dumps(REFUSALS), "generation.allow-extra-parameters = false"]
     return "\n".join(lines) + "\n"
 
 
@@ -191,6 +235,10 @@ def failures(output: str) -> str:
 @pytest.fixture
 def mailed_server(make_app: Callable[..., web.Application], sink: Sink) -> Iterator[Server]:
     running = Server(make_app(smtp_url=f"smtp://127.0.0.1:{sink.port}"))
+    # What is fuzzed here is what the tip endpoints do with what they are sent: a tipster's
+    # budget (a few a minute, held by tests/hub/test_tips.py) would leave them answering 429.
+    running.app[LIMITS].update(tip=RateLimit(burst=10_000, per_minute=10_000),
+                               tip_upload=RateLimit(burst=10_000, per_minute=10_000))
     running.start()
     yield running
     running.stop()
