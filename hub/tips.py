@@ -32,6 +32,7 @@ PUBLIC_ACTOR = "public:tip"  # who a tip is from, in the audit trail: never an a
 MAX_TEXT = 10_000
 MAX_CONTACT = 400
 MAX_FILES = 50  # files and uploads one request may bring; the receipt brings more later
+MAX_LISTED = 500  # tips one list answers (and audits as viewed); the bundle holds them all
 RECEIPT_PREFIX = "VT-"
 
 
@@ -209,11 +210,11 @@ async def readable(session: AsyncSession, principal: Principal, tip_id: str) -> 
 
 async def tips_for(session: AsyncSession, principal: Principal, *,
                    request: EvidenceRequest | None = None, general: bool = False,
-                   status: TipStatus | None = None) -> list[Tip]:
-    """The tips this police principal sees, newest first: of one request, the general ones,
-    or all."""
+                   status: TipStatus | None = None, limit: int | None = None) -> list[Tip]:
+    """The tips this police principal sees, newest first (at most `limit`): of one request,
+    the general ones, or all."""
     require_police(principal)
-    query = select(Tip).order_by(col(Tip.created_at).desc())
+    query = select(Tip).order_by(col(Tip.created_at).desc()).limit(limit)
     if request is not None:
         query = query.where(Tip.evidence_request_id == request.id)
     elif general:

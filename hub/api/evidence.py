@@ -85,7 +85,8 @@ async def tip_list(request: web.Request) -> web.Response:
                 raise NotKnown({"evidence_request": "is not an evidence request you "
                                 "can see"}) from None
         found = await tips.tips_for(session, principal, request=scope,
-                                    general=wanted == ANY_REQUEST, status=status)
+                                    general=wanted == ANY_REQUEST, status=status,
+                                    limit=tips.MAX_LISTED)
         files = await tips.files_of(session, found)
         await tips.viewed(session, principal, found, "api list")
         await session.commit()

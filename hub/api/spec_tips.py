@@ -139,7 +139,8 @@ def tip_paths() -> dict[str, Any]:
                 403, 404, 422, 429, security=PUBLIC,
                 requestBody={"required": True, "content": multipart}),
             "get": operation(
-                "tip_list", "tips", "Tips, newest first, with their files' names, sizes and "
+                "tip_list", "tips", f"Tips, the {tips.MAX_LISTED} newest first, with their "
+                "files' names, sizes and "
                 "SHA-256 (hub admins; police publishers and approvers: general tips and their "
                 "own service's). Each tip listed is audited as viewed.",
                 {"200": answer("The tips.", listing("Tip"))}, 401, 403, 404, 422,

@@ -73,7 +73,7 @@ async def evidence_request_page(request: web.Request) -> web.Response:
             except NotFound:
                 return render(request, "tips/missing", 404)
         found = await tips.tips_for(session, principal, request=appeal,
-                                    general=appeal is None)
+                                    general=appeal is None, limit=tips.MAX_LISTED)
         files = await tips.files_of(session, found)
         await tips.viewed(session, principal, found, "page")  # chain of custody
         await session.commit()

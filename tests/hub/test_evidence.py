@@ -74,7 +74,8 @@ async def test_a_request_opens_with_a_public_page_and_lists_its_tips(hub: Hub) -
 
 
 async def test_a_bundle_passes_vigil_tips_verify_and_an_altered_one_fails(
-        hub: Hub, tmp_path: Path) -> None:
+        backend_hub: Hub, tmp_path: Path) -> None:
+    hub = backend_hub  # on SQLite and PostgreSQL
     scene = await police(hub)
     photo, clip = photo_with_location(), video(300_000)
     slug = scene.request["slug"]

@@ -36,7 +36,9 @@ IDENTIFYING = {"User-Agent": "TipsterPhone/9.1 (Pixel 0; build q7x3)",
                "Forwarded": "for=192.0.2.60", "Referer": "https://news.example/story-5521"}
 
 
-async def test_a_tip_with_a_photo_gets_a_receipt_and_police_see_its_hash(hub: Hub) -> None:
+async def test_a_tip_with_a_photo_gets_a_receipt_and_police_see_its_hash(
+        backend_hub: Hub) -> None:
+    hub = backend_hub  # on SQLite and PostgreSQL
     scene = await police(hub)
     photo = photo_with_location()
     answer = await send_tip(hub, tip_form(
