@@ -38,6 +38,7 @@ OCTETS = "application/offset+octet-stream"
 CHUNK = 256 * 1024
 MAX_NAME = 200
 SECRET_BYTES = 32  # 256 bits: the upload's URL is its only authority
+MAX_RUNNING = 10_000  # running hashes a process keeps (about 200 bytes each)
 
 
 def upload_key(secret: str) -> str:
@@ -134,6 +135,8 @@ class Hashes:
 
     def keep(self, key: str, offset: int, digest: Any) -> None:
         self.running[key] = (offset, digest)
+        while len(self.running) > MAX_RUNNING:  # abandoned uploads: hashed again if resumed
+            self.running.pop(next(iter(self.running)))
 
     def forget(self, key: str) -> None:
         self.running.pop(key, None)
