@@ -113,6 +113,9 @@ class Rule:
     # False only for capability URLs (a secret in the path is the whole authority, no cookie
     # is involved): RFC 8058 one-click unsubscribe is POSTed by mail services without Origin.
     csrf: bool = True
+    # True for the endpoints that take tips: nothing of the caller's address is written,
+    # not even when it is refused (the audit names it `public:tip`).
+    anonymous: bool = False
 
     def check(self, principal: Principal | None, has_session: bool) -> None:
         if self.public:
@@ -148,6 +151,14 @@ def pages_for(*allowed: Role) -> Rule:
 
 
 POLICE_PAGES = pages_for(Role.PUBLISHER, Role.APPROVER, Role.ADMIN)
+# Tip endpoints anyone may call, without a trace of who called.
+TIPSTER = Rule(public=True, anonymous=True)
+# An upload's URL (tus) and a receipt code are capability URLs: the secret in the path is
+# the whole authority and no cookie is involved, so a cross-site request gains nothing it
+# did not already hold (and tus clients outside a browser send no Origin or CSRF token).
+TIPSTER_CAPABILITY = Rule(public=True, csrf=False, anonymous=True)
+# Police roles; handlers then admit only hub admins and police publishers and approvers.
+TIP_READERS = Rule(roles=frozenset({Role.ADMIN, Role.PUBLISHER, Role.APPROVER}))
 
 
 # Each route declares its rule beside it, with `@allow(rule)` under its route decorator; a

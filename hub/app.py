@@ -16,6 +16,7 @@ from hub.api import (
     accounts,
     alerts,
     cap,
+    evidence,
     feed,
     health,
     metrics,
@@ -25,6 +26,7 @@ from hub.api import (
     services,
     spec,
     subscriptions,
+    tips,
     tokens,
 )
 from hub.auth import guard, security_headers
@@ -61,6 +63,7 @@ from hub.settings import Settings
 from hub.storage import Storage
 from hub.throttle import RateLimit
 from hub.token_lookup import TokenLookup
+from hub.tus import Hashes
 from partners.credentials import ensure_bootstrap_token
 from partners.models import utcnow
 
@@ -84,9 +87,11 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, migrate: bool = Tru
                                 timedelta(seconds=settings.session_idle_s),
                                 timedelta(seconds=settings.session_max_s))
     app[LIMITS] = public_rate_limits()
+    app[tips.HASHES] = Hashes()
     app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(tips.tip_headers)
     for module in (organisations, tokens, accounts, alerts, cap, reach, reports, services,
-                   subscriptions, feed, health, metrics, spec):
+                   subscriptions, tips, evidence, feed, health, metrics, spec):
         app.router.add_routes(module.routes)
     for table in pages.ROUTES:
         app.router.add_routes(table)
@@ -107,7 +112,11 @@ def public_rate_limits() -> dict[str, RateLimit]:
     """Per-address budgets for the endpoints anyone may call without a credential."""
     return {"login": RateLimit(burst=20, per_minute=10),
             "invitation": RateLimit(burst=10, per_minute=5),
-            "signup": RateLimit(burst=5, per_minute=2)}
+            "signup": RateLimit(burst=5, per_minute=2),
+            # Tips are anonymous, so the address is all that stands between the police's
+            # queue and a flood: a few at once, then one a minute (and the uploads they need).
+            "tip": RateLimit(burst=5, per_minute=1),
+            "tip_upload": RateLimit(burst=20, per_minute=6)}
 
 
 def _database(migrate: bool) -> Callable[[web.Application], AsyncIterator[None]]:

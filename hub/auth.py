@@ -143,13 +143,17 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         rule.check(principal, login is not None)
         return await handler(request)
     except Forbidden as error:
-        await _record_denial(request, principal, str(error))
+        await _record_denial(request, principal, str(error),
+                             anonymous=rule is not None and rule.anonymous)
         raise
 
 
 async def _record_denial(request: web.Request, principal: Principal | None,
-                         reason: str) -> None:
-    actor = principal.actor if principal else f"address:{request.remote or '?'}"
+                         reason: str, *, anonymous: bool = False) -> None:
+    if anonymous:
+        actor = "public:tip"  # a tipster's address is never written, refused or not
+    else:
+        actor = principal.actor if principal else f"address:{request.remote or '?'}"
     try:
         async with request.app[SESSIONS]() as session:
             await audit.record(session, actor, "access.deny", request.path[:64],

@@ -1,5 +1,5 @@
 """The `vigil` command: serve, demo, web, worker, db upgrade, cap import, services import,
-audit verify."""
+audit verify, tips verify."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hub import audit, db, demo, demo_catcher, processes
+from hub import audit, bundles, db, demo, demo_catcher, processes
 from hub.app import create_app, run_worker
 from hub.bus import create_bus
 from hub.cap_files import CommandError, import_files
 from hub.directory import Need
 from hub.http import SESSIONS, SETTINGS
+from hub.privacy import ACCESS_LOG
 from hub.services_import import CommandError as ServicesCommandError
 from hub.services_import import import_path
 from hub.settings import Settings
@@ -88,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     trail = commands.add_parser("audit", help="the audit trail")
     trail_commands = trail.add_subparsers(title="audit commands", required=True)
     trail_commands.add_parser("verify", help="check the hash chain").set_defaults(run=_verify)
+    tips = commands.add_parser("tips", help="public tips and their case bundles")
+    tips_commands = tips.add_subparsers(title="tips commands", required=True)
+    checker = tips_commands.add_parser(
+        "verify", help="check a case bundle: every file's size and SHA-256 against its "
+        "manifest, and the custody log")
+    checker.add_argument("bundle", metavar="BUNDLE", type=Path)
+    checker.set_defaults(run=_tips_verify)
     return parser
 
 
@@ -168,7 +176,8 @@ def _worker(settings: Settings, _args: argparse.Namespace) -> int:
 def _run(app: web.Application, args: argparse.Namespace, *, reuse_port: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, on uvloop where it is installed."""
     web.run_app(app, host=args.host, port=args.port, reuse_port=reuse_port or None,
-                backlog=BACKLOG, loop=_event_loop(), print=_started)
+                backlog=BACKLOG, loop=_event_loop(), print=_started,
+                access_log_class=ACCESS_LOG)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -270,6 +279,18 @@ def _verify(settings: Settings, _args: argparse.Namespace) -> int:
     where = f"event {verdict.bad_id}" if verdict.bad_id is not None else "end of the trail"
     print(f"audit trail BROKEN at {where}: {verdict.reason} "
           f"({verdict.checked} events verified before it)", file=sys.stderr)
+    return 1
+
+
+def _tips_verify(_settings: Settings, args: argparse.Namespace) -> int:
+    checked, problems = bundles.verify(args.bundle)
+    if not problems:
+        print(f"ok: {checked} files match the manifest, the custody log is intact")
+        return 0
+    for problem in problems:
+        print(problem)
+    print(f"vigil tips verify: {args.bundle} FAILED: {len(problems)} problem(s)",
+          file=sys.stderr)
     return 1
 
 

@@ -210,9 +210,10 @@ def managed_organisation(request: web.Request) -> tuple[Principal, str]:
     return principal, organisation_id
 
 
-def rate_limit(request: web.Request, name: str) -> None:
-    """Spend one of this address's requests to a public endpoint; 429 when none are left."""
-    wait = request.app[LIMITS][name].take(request.remote or "", request.app[CLOCK]())
+def rate_limit(request: web.Request, name: str, key: str | None = None) -> None:
+    """Spend one of this address's requests to a public endpoint (counted under `key`
+    when given); 429 when none are left."""
+    wait = request.app[LIMITS][name].take(key or request.remote or "", request.app[CLOCK]())
     if wait:
         raise Throttled(wait, "too many requests from this address; try again later")
 

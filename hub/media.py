@@ -1,4 +1,5 @@
-"""Field-report media: the accepted kinds, sniffing them from magic bytes, blanking location."""
+"""Uploaded media (field reports, tips): the accepted kinds, sniffing them from magic bytes,
+blanking location."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import enum
 import re
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 
@@ -28,6 +31,17 @@ class MediaKind(enum.StrEnum):
     def label(self) -> str:
         """The format's name as people write it (JPEG, WebP)."""
         return "WebP" if self is MediaKind.WEBP else self.name
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file already streamed to a temporary path and typed from its bytes."""
+
+    path: Path
+    kind: MediaKind
+    size: int
+    sha256: str
+    name: str = ""  # what the sender called it, as sent; never used to name a stored file
 
 
 MIME_TYPES: dict[MediaKind, str] = {

@@ -1,4 +1,5 @@
-"""Hub tables: alerts, the delivery outbox, acknowledgements, the audit trail, counters."""
+"""Hub tables: alerts, the delivery outbox, acknowledgements, the audit trail, counters,
+evidence requests and public tips."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from hub.cap import Category, Certainty, Severity, Urgency
+from hub.media import MediaKind
 from hub.tlp import Tlp
 from partners.models import StoredEnum, UtcDateTime, new_id, utcnow
 
@@ -304,3 +306,84 @@ class ReportForward(SQLModel, table=True):
     organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
     forwarded_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class EvidenceStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"  # its page stays up; it takes no new tips
+
+
+class TipStatus(enum.StrEnum):
+    NEW = "new"
+    RELEVANT = "relevant"
+    NOT_RELEVANT = "not_relevant"
+    DUPLICATE = "duplicate"
+
+
+class EvidenceRequest(SQLModel, table=True):
+    """A police appeal to the public for what they saw of an incident, with a public page."""
+
+    __tablename__ = "evidence_request"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    slug: str = Field(max_length=80, sa_column_kwargs={"unique": True})
+    organisation_id: str = Field(foreign_key="organisation.id", index=True, max_length=32)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", sa_type=sa.Text)
+    area: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON(none_as_null=True))
+    starts: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ends: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    status: EvidenceStatus = Field(default=EvidenceStatus.OPEN,
+                                   sa_type=StoredEnum(EvidenceStatus, 8))
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    closed_by: str | None = Field(default=None, max_length=64)
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Tip(SQLModel, table=True):
+    """What a member of the public sent: no address and no header of the request that
+    brought it is kept, only what they chose to write (`contact` too is theirs to give)."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    # SHA-256 of the receipt code the tipster was given: it alone adds files later.
+    receipt_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    evidence_request_id: str | None = Field(default=None, foreign_key="evidence_request.id",
+                                            index=True, max_length=32)
+    text: str = Field(default="", sa_type=sa.Text)
+    contact: str | None = Field(default=None, max_length=400)
+    status: TipStatus = Field(default=TipStatus.NEW, sa_type=StoredEnum(TipStatus, 16))
+    duplicate_of: str | None = Field(default=None, foreign_key="tip.id", max_length=32)
+    moderated_by: str | None = Field(default=None, max_length=64)
+    moderated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class TipFile(SQLModel, table=True):
+    """A photo or video of a tip, kept byte for byte as it arrived, with its SHA-256."""
+
+    __tablename__ = "tip_file"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tip_id: str = Field(foreign_key="tip.id", index=True, max_length=32)
+    name: str = Field(default="", max_length=200)  # as the sender called it; shown only
+    kind: MediaKind = Field(sa_type=StoredEnum(MediaKind, 8))
+    size: int = Field(sa_type=sa.BigInteger)
+    sha256: str = Field(max_length=64)
+    received_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class TipUpload(SQLModel, table=True):
+    """A resumable (tus) upload for a tip. Its id is the SHA-256 of the secret in its URL,
+    which is its only authority; the bytes so far are a file of their own, whose size is
+    the offset. A tip that takes it in removes the row."""
+
+    __tablename__ = "tip_upload"
+
+    id: str = Field(primary_key=True, max_length=64)
+    length: int = Field(sa_type=sa.BigInteger)
+    name: str = Field(default="", max_length=200)
+    kind: MediaKind | None = Field(default=None, sa_type=StoredEnum(MediaKind, 8))
+    sha256: str | None = Field(default=None, max_length=64)  # once every byte is in
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hub import audit
 from hub.access import Principal
 from hub.errors import Forbidden, NotFound
-from hub.media import EXTENSIONS, MediaKind, strip_location
+from hub.media import EXTENSIONS, MediaKind, Upload, strip_location
 from hub.models import Alert, AlertStatus, Delivery, Report, ReportFile, ReportForward, ReportStatus
 from hub.tlp import Tlp
 from hub.visibility import visible_alert
@@ -36,15 +36,6 @@ UNFORWARDABLE = {Tlp.RED: "TLP:RED is for named people only",
                  Tlp.AMBER_STRICT: "TLP:AMBER+STRICT stays within the police service it "
                                    "was sent to"}
 
-
-@dataclass(frozen=True)
-class Upload:
-    """A file already streamed to a temporary path, typed from its bytes, hashed as it came."""
-
-    path: Path
-    kind: MediaKind
-    size: int
-    sha256: str
 
 
 @dataclass(frozen=True)

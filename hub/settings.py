@@ -131,6 +131,11 @@ class Settings:
     upload_max_bytes: int = knob(
         25 * 1024 * 1024,
         "largest photo or video a field report may carry; larger ones get 413", reader=_count)
+    tip_max_bytes: int = knob(
+        2 * 1024 ** 3,
+        "largest photo or video a public tip may carry, each file (sent in the tip's own",
+        "request, which is held to it as a whole, or as a resumable tus upload); larger ones",
+        "get 413", reader=_count)
     approval_for: str = knob(
         "TLP:RED,Extreme", "comma-separated TLP labels and CAP severities whose alerts wait",
         "for a second person's approval; `none` means no alert waits")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from pathlib import Path
 
-from aiohttp import BodyPartReader, MultipartReader, web
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp import web
 
-from hub import reports
+from hub import multipart, reports
 from hub.access import SIGNED_IN, allow, roles
 from hub.geo import LAT_TEXT, LON_TEXT
 from hub.http import CLOCK, SESSIONS, SETTINGS, ApiError, created, principal_of, read_json
-from hub.media import MIME_TYPES, SNIFF_BYTES, MediaKind, sniff
+from hub.media import MIME_TYPES, MediaKind, Upload
 from hub.models import ReportFile, ReportStatus
 from hub.reports import (
     DEFAULT_PAGE,
@@ -23,7 +19,6 @@ from hub.reports import (
     MAX_PAGE,
     MAX_TEXT,
     ReportDraft,
-    Upload,
     readable,
     report_json,
     stored_path,
@@ -36,8 +31,6 @@ from partners.validation import Checker, InvalidInput
 
 routes = web.RouteTableDef()
 FIELDS_ALLOWANCE = 64 * 1024  # the text fields and multipart framing around the file
-_PART_NAME = re.compile(r'name="([A-Za-z_]+)"')  # the part a refused header belongs to
-ALLOWED = ", ".join(kind.value for kind in MediaKind)
 TEXT_FIELDS = frozenset({"text", "lat", "lon", "observed_at", "tlp"})
 
 
@@ -88,83 +81,27 @@ async def _create(request: web.Request, alert_id: str | None) -> web.Response:
 
 async def _read_form(request: web.Request, limit: int,
                      folder: Path) -> tuple[dict[str, str], list[Upload]]:
-    try:
-        reader = await request.multipart()
-    except ValueError as error:  # no boundary, or one over RFC 2046's 70 characters
-        raise InvalidInput({"body": f"the multipart Content-Type is not usable: {error}"}) \
-            from None
     fields: dict[str, str] = {}
     uploads: list[Upload] = []
     file_parts = 0
     try:
-        while (part := await _next_part(reader)) is not None:
-            if not isinstance(part, BodyPartReader) or part.name is None:
-                raise InvalidInput({"body": "nested multipart is not accepted"})
+        async for part in multipart.parts(request):
             if part.name == "file":
                 file_parts += 1  # an empty one too: the count is of parts, as documented
                 if file_parts > MAX_FILES:
                     raise InvalidInput({"file": f"at most {MAX_FILES} files per report"})
-                if (upload := await _stream_file(part, limit, folder)) is not None:
+                upload = await multipart.stream_file(part, limit, folder, too_large(limit))
+                if upload is not None:
                     uploads.append(upload)
             elif part.name in TEXT_FIELDS:
-                fields[part.name] = await _read_text(part)
+                fields[str(part.name)] = await multipart.read_text(part, MAX_TEXT)
             else:
-                raise InvalidInput({part.name[:40]: "is not a known field"})
+                raise InvalidInput({str(part.name)[:40]: "is not a known field"})
     except BaseException:
         for upload in uploads:
             upload.path.unlink(missing_ok=True)
         raise
     return fields, uploads
-
-
-async def _next_part(reader: MultipartReader) -> BodyPartReader | MultipartReader | None:
-    """The next part, or an InvalidInput naming it when its headers cannot be read (a NUL
-    or line break in a file name)."""
-    try:
-        return await reader.next()
-    except BadHttpMessage as error:
-        named = _PART_NAME.search(str(error))
-        raise InvalidInput({named.group(1)[:40] if named else "body":
-                            "has headers that are not valid (a control character in its "
-                            "file name?)"}) from None
-
-
-async def _read_text(part: BodyPartReader) -> str:
-    """A small text field, refused once it passes the limit (chunks may come in pieces)."""
-    raw = b""
-    while chunk := await part.read_chunk(MAX_TEXT):
-        raw += chunk
-        if len(raw) > MAX_TEXT * 4:  # UTF-8 needs at most 4 bytes a character
-            raise InvalidInput({str(part.name): f"must be at most {MAX_TEXT} characters"})
-    return raw.decode("utf-8", errors="replace")
-
-
-async def _stream_file(part: BodyPartReader, limit: int, folder: Path) -> Upload | None:
-    """Write the file to a temporary name, typing it from its first bytes, counting as it
-    comes so one byte over the limit is refused without holding the file in memory."""
-    path = folder / f"incoming-{secrets.token_hex(16)}"
-    digest, size, kind = hashlib.sha256(), 0, None
-    try:
-        with path.open("wb") as out:
-            while chunk := await part.read_chunk(64 * 1024):
-                if kind is None:
-                    kind = sniff(chunk[:SNIFF_BYTES])
-                    if kind is None:
-                        raise ApiError(415, "unsupported_media_type",
-                                       f"the file is not one of: {ALLOWED} (judged from its "
-                                       "content, not its name)", {"file": f"must be {ALLOWED}"})
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(limit)
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    if kind is None:
-        path.unlink(missing_ok=True)
-        return None  # an empty file field: a report without a file
-    return Upload(path, kind, size, digest.hexdigest())
 
 
 def _read_fields(fields: dict[str, str], *, standalone: bool) -> ReportDraft:

@@ -26,6 +26,7 @@ from hub.api.spec_operations import (
 )
 from hub.api.spec_schemas import ref, schemas
 from hub.api.spec_services import service_paths, service_schemas
+from hub.api.spec_tips import tip_paths, tip_schemas
 from hub.http import PUBLISHING
 from hub.models import AckStatus, MsgType
 
@@ -80,7 +81,7 @@ def error_responses() -> dict[str, Any]:
 
 def components(channels: Registry) -> dict[str, Any]:
     return {
-        "schemas": {**schemas(channels), **service_schemas()},
+        "schemas": {**schemas(channels), **service_schemas(), **tip_schemas()},
         "responses": error_responses(),
         "parameters": {"id": {"name": "id", "in": "path", "required": True,
                               "schema": {"type": "string"}}},
@@ -203,11 +204,12 @@ def openapi_document(channels: Registry) -> dict[str, Any]:
         "security": BEARER_OR_COOKIE,
         "tags": [{"name": name} for name in (
             "organisations", "contacts", "tokens", "sessions", "users", "alerts", "acks",
-            "deliveries", "reports", "subscriptions", "cap", "services", "hsds", "feed",
-            "meta")],
+            "deliveries", "reports", "subscriptions", "cap", "services", "hsds", "tips",
+            "evidence", "feed", "meta")],
         "paths": {**organisation_paths(), **token_paths(), **account_paths(),
                   **alert_paths(), **cap_paths(), **ack_delivery_paths(), **report_paths(),
-                  **subscription_paths(), **service_paths(), **feed_paths(), **meta_paths()},
+                  **subscription_paths(), **service_paths(), **tip_paths(), **feed_paths(),
+                  **meta_paths()},
         "components": components(channels),
     }
 

@@ -1,5 +1,6 @@
 """Server-rendered pages: sign-in, the publisher console, the partner desk and its
-administration, and the residents' pages; their scripts and styles are in hub/static."""
+administration, the residents' pages and the tip pages; their scripts and styles are in
+hub/static."""
 
 from aiohttp import web
 
@@ -14,9 +15,10 @@ from hub.pages import (
     services,
     signin,
     static,
+    tips,
 )
 
 ROUTES: tuple[web.RouteTableDef, ...] = (
     signin.routes, static.routes, console.routes, dashboard.routes, desk.routes,
     organisation.routes, residents.routes, feeds.routes, reports.routes,
-    services.routes)
+    services.routes, tips.routes)

@@ -44,7 +44,8 @@ LANDING_NAMES = {"/approvals": "approvals", "/": "console", "/organisation": "or
 def navigation(principal: Principal | None) -> list[tuple[str, str]]:
     """The links a signed-in person's header offers, by role."""
     if principal is None or principal.role is Role.RESIDENT:
-        return [("/subscribe", "Subscribe"), ("/public", "Public alerts")]
+        return [("/subscribe", "Subscribe"), ("/public", "Public alerts"),
+                ("/tips", "Report something")]
     links: list[tuple[str, str]] = []
     if (principal.role in (Role.PUBLISHER, Role.APPROVER, Role.ADMIN) and principal.hub_admin) \
             or principal.role in (Role.PUBLISHER, Role.APPROVER):
@@ -52,6 +53,8 @@ def navigation(principal: Principal | None) -> list[tuple[str, str]]:
         links.append(("/reports", "Reports"))
     if principal.role is Role.APPROVER:
         links.append(("/approvals", "Approvals"))
+    if principal.role in (Role.PUBLISHER, Role.APPROVER) or principal.hub_admin:
+        links.append(("/evidence", "Tips"))
     if principal.role in (Role.PARTNER, Role.ADMIN) and not principal.hub_admin:
         links.append(("/desk", "Desk"))
     if principal.role is Role.ADMIN:

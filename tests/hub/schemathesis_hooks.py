@@ -15,3 +15,7 @@ schemathesis.openapi.format("apprise-url", st.builds(
     "json://{}/{}".format,
     st.from_regex(r"[a-z][a-z0-9-]{0,30}(\.[a-z]{2,6}){0,2}", fullmatch=True),
     st.from_regex(r"[A-Za-z0-9_-]{0,40}", fullmatch=True)))
+
+# A tus PATCH carries raw bytes as `application/offset+octet-stream`, as an upload of any
+# file would: sent as the octet stream they are.
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")

@@ -23,6 +23,7 @@ from partners.models import SubscriptionStatus
 from partners.residents import SubscriptionDraft, subscribe
 from tests.capdoc import cap_alert
 from tests.conftest import ADMIN_TOKEN, INSIDE, PASSWORD, Clock, Hub, alert_body
+from tests.hub.test_openapi import declared_routes
 
 ADMIN, PUB, APR, A, B, RES, ANON = ("admin", "publisher", "approver", "partner_a",
                                     "partner_b", "resident", "anonymous")
@@ -244,6 +245,36 @@ def matrix() -> dict[tuple[str, str], list[Cell]]:
         ("GET", "/services/capacity"): [Cell("/services/capacity", NOBODY)],
         ("POST", "/services/capacity/{id}"): [
             Cell("/services/capacity/{place}", NOBODY, form={"available": "3"})],
+        ("POST", "/api/v1/tips"): [Cell("/api/v1/tips", EVERYONE, public=True,
+                                        form={"text": "A van idling by the school"})],
+        ("POST", "/api/v1/tips/{receipt}/files"): [
+            Cell("/api/v1/tips/{receipt}/files", EVERYONE, public=True, form={})],
+        ("OPTIONS", "/api/v1/tips/uploads"): [
+            Cell("/api/v1/tips/uploads", EVERYONE, public=True)],
+        ("POST", "/api/v1/tips/uploads"): [Cell("/api/v1/tips/uploads", EVERYONE, public=True)],
+        ("HEAD", "/api/v1/tips/uploads/{id}"): [
+            Cell("/api/v1/tips/uploads/{upload}", EVERYONE, public=True)],
+        ("PATCH", "/api/v1/tips/uploads/{id}"): [
+            Cell("/api/v1/tips/uploads/{upload}", EVERYONE, public=True, form={})],
+        # Tips are for police only: hub admins, police publishers and approvers.
+        ("GET", "/api/v1/tips"): [Cell("/api/v1/tips", POLICE)],
+        ("GET", "/api/v1/tips/{id}"): [Cell("/api/v1/tips/{tip}", POLICE)],
+        ("PATCH", "/api/v1/tips/{id}"): [Cell("/api/v1/tips/{tip}", POLICE,
+                                              json=lambda s: {"status": "relevant"})],
+        ("GET", "/api/v1/tips/{id}/files/{file}"): [
+            Cell("/api/v1/tips/{tip}/files/{tip_file}", POLICE)],
+        ("POST", "/api/v1/evidence-requests"): [Cell(
+            "/api/v1/evidence-requests", frozenset({PUB}),
+            json=lambda s: {"title": "Matrix appeal", "description": "Seen anything?"})],
+        ("GET", "/api/v1/evidence-requests"): [Cell("/api/v1/evidence-requests", POLICE)],
+        ("POST", "/api/v1/evidence-requests/{id}/close"): [
+            Cell("/api/v1/evidence-requests/{appeal}/close", frozenset({ADMIN, PUB}))],
+        ("GET", "/api/v1/evidence-requests/{id}/bundle"): [
+            Cell("/api/v1/evidence-requests/{appeal}/bundle", POLICE)],
+        ("GET", "/tips"): [Cell("/tips", EVERYONE, public=True)],
+        ("GET", "/tips/{slug}"): [Cell("/tips/{appeal_slug}", EVERYONE, public=True)],
+        ("GET", "/evidence"): [Cell("/evidence", NOBODY)],
+        ("GET", "/evidence/{id}"): [Cell("/evidence/{appeal}", NOBODY)],
         ("GET", "/feeds/alerts/{id}.cap"): [
             Cell("/feeds/alerts/{clear}.cap", EVERYONE, public=True, label="TLP:CLEAR"),
             Cell("/feeds/alerts/{alert}.cap", NOBODY, label="TLP:GREEN is not public")],
@@ -297,6 +328,7 @@ async def build(hub: Hub) -> Scene:
     ids["spare_site"] = (await hub.call("POST", f"/api/v1/organisations/{org_a}/sites",
                                         expect=201, json={"name": "Spare site", "lat": 43.70,
                                                           "lon": -79.40}))["id"]
+    await tips_of(hub, publisher, ids)
     ids["spare_contact"] = await hub.contact(org_a, "Spare Contact", tier="secondary")
     ids["unused_contact"] = await hub.contact(org_a, "Unused Contact", tier="secondary")
     ids["place"] = await shelter(hub, org_a)
@@ -315,6 +347,24 @@ async def shelter(hub: Hub, organisation_id: str) -> str:
                                     opens_at=0, closes_at=24 * 60))
         await session.commit()
         return place.id
+
+
+async def tips_of(hub: Hub, publisher: str, ids: dict[str, str]) -> None:
+    """An open evidence request with a tip and its photo, and an upload under way."""
+    appeal = await hub.call("POST", "/api/v1/evidence-requests", publisher, expect=201,
+                            json={"title": "Matrix collision", "description": "Seen it?"})
+    form = aiohttp.FormData()
+    form.add_field("text", "Saw the collision")
+    form.add_field("evidence_request", appeal["slug"])
+    form.add_field("file", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, filename="p.png")
+    sent = await hub.client.post("/api/v1/tips", data=form)
+    assert sent.status == 201, await sent.text()
+    tip = (await hub.call("GET", "/api/v1/tips", publisher, expect=200))[0]
+    made = await hub.client.post("/api/v1/tips/uploads", headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": "100"})
+    ids.update(appeal=appeal["id"], appeal_slug=appeal["slug"], tip=tip["id"],
+               tip_file=tip["files"][0]["id"], receipt=(await sent.json())["receipt"],
+               upload=made.headers["Location"].rsplit("/", 1)[-1])
 
 
 async def resident(hub: Hub) -> str:
@@ -349,8 +399,7 @@ async def call(hub: Hub, method: str, cell: Cell, scene: Scene, who: str) -> int
 
 async def test_every_route_has_a_row(hub: Hub) -> None:
     routes = {(route.method, route.resource.canonical)
-              for route in hub.client.app.router.routes()
-              if route.method != "HEAD" and route.resource is not None}
+              for route in declared_routes(hub.client.app)}
     assert routes - {("GET", "/api/v1/feed")} == set(matrix())
 
 

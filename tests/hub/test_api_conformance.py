@@ -27,7 +27,8 @@ import requests
 from aiohttp import web
 
 from hub.directory import Need, ServicePlace, ServiceSchedule
-from hub.http import SESSIONS
+from hub.http import LIMITS, SESSIONS
+from hub.throttle import RateLimit
 from partners.models import utcnow
 from tests.conftest import ADMIN_TOKEN, INSIDE, alert_body
 from tests.hub.conftest import Sink
@@ -51,10 +52,17 @@ LEFT_OUT = {"browser": ("--exclude-checks", "negative_data_rejection")}
 SEMANTIC = frozenset({"alert_create", "alert_preview", "alert_update", "cap_import",
                       "token_create", "invitation_create", "report_create",
                       "standalone_report_create", "report_forward",
-                      "capacity_update"})
-# Uploads whose files are judged by their bytes (415 for what is no photo or video), which
-# no schema can state either.
-UPLOADS = frozenset({"report_create", "standalone_report_create"})
+                      "capacity_update", "evidence_create"})
+# A file's type is judged from its bytes (a photo or video, else 415), which no JSON Schema
+# can state.
+TYPED_FILES = frozenset({"tip_create", "tip_add_files", "report_create",
+                         "standalone_report_create"})
+# tus 1.0 answers a request without `Tus-Resumable: 1.0.0` with 412 (Precondition Failed),
+# as the protocol says; and an HTTP server takes headers it does not know, so a request
+# with an undocumented header is no invalid one.
+TUS = frozenset({"upload_create", "upload_offset", "upload_append"})
+REFUSALS = ["400", "401", "403", "404", "405", "406", "409", "412", "413", "415", "422",
+            "428", "429"]
 
 
 @dataclass
@@ -62,12 +70,11 @@ class World:
     """A hub with one of everything, and who may speak to it."""
 
     headers: dict[str, dict[str, str]]  # credential name -> headers to send
-    ids: dict[str, str]  # operationId -> the id its path names
+    ids: dict[str, dict[str, str]]  # operationId -> its path parameters, pinned
     # credential -> operationId -> headers of a second credential of that kind, for the
     # operation that ends one (signing out, cancelling a subscription) so the rest of the
     # run keeps its own
     spent: dict[str, dict[str, dict[str, str]]]
-    paths: dict[str, dict[str, str]]  # operationId -> its path parameters, when more than id
 
 
 class Seeder:
@@ -127,6 +134,7 @@ def build_world(server: Server, sink: Sink) -> World:
         report, report_file = sent["id"], sent["files"][0]["id"]
         attached = seed.post(f"/api/v1/alerts/{revised}/update", tokens["publisher"],
                              json={"attach": [report_file]})["id"]
+        tips = seed_tips(seed, tokens["publisher"])
         link, spare_link = (seed.resident(sink, name) for name in ("sam", "alex"))
         disabled = seed.user(partner, "relief@tower.example")
         seed.user(partner, "lead@tower.example")
@@ -148,11 +156,12 @@ def build_world(server: Server, sink: Sink) -> World:
             "report_file": report, "report_share": report, "report_review": report,
             "report_forward": report, "service_show": place, "capacity_update": place,
             "hsds_service_show": str(uuid.UUID(hex=place))}
-    paths = {"report_file_show": {"path.id": report, "path.file": report_file},
-             "alert_attachment": {"path.id": attached, "path.n": "0"}}
+    pinned = {operation: {"id": value} for operation, value in ids.items()} | tips | {
+        "report_file_show": {"id": report, "file": report_file},
+        "alert_attachment": {"id": attached, "n": "0"}}
     spent = {"resident": {"subscription_cancel": bearer(spare_link)},
              "browser": {"session_delete": spare_browser}}
-    return World(headers, ids, spent, paths)
+    return World(headers, pinned, spent)
 
 
 async def shelter(app: web.Application, organisation_id: str) -> str:
@@ -167,6 +176,27 @@ async def shelter(app: web.Application, organisation_id: str) -> str:
                                     opens_at=0, closes_at=24 * 60))
         await session.commit()
         return place.id
+
+
+def seed_tips(seed: Seeder, publisher: str) -> dict[str, dict[str, str]]:
+    """An open evidence request with a tip and its photo, a spare request to close, and an
+    upload under way; the path parameters of the tip operations that name them."""
+    appeal = seed.post("/api/v1/evidence-requests", publisher, json={
+        "title": "Collision at Queen & Spadina", "description": "Did you see it?"})
+    spare = seed.post("/api/v1/evidence-requests", publisher, json={
+        "title": "Spare appeal", "description": "To be closed"})
+    sent = seed.post("/api/v1/tips", token=None, data={
+        "text": "A van drove off", "evidence_request": appeal["slug"]},
+        files={"file": ("van.png", PNG, "image/png")})
+    tip = seed.session.get(seed.url + "/api/v1/tips", headers=bearer(publisher)).json()[0]
+    upload = seed.session.post(seed.url + "/api/v1/tips/uploads", headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": "1000000"}).headers["Location"]
+    return {"tip_show": {"id": tip["id"]}, "tip_moderate": {"id": tip["id"]},
+            "tip_file": {"id": tip["id"], "file": tip["files"][0]["id"]},
+            "tip_add_files": {"receipt": sent["receipt"]},
+            "evidence_bundle": {"id": appeal["id"]}, "evidence_close": {"id": spare["id"]},
+            "upload_offset": {"id": upload.rsplit("/", 1)[-1]},
+            "upload_append": {"id": upload.rsplit("/", 1)[-1]}}
 
 
 def sign_in(url: str, email: str) -> dict[str, str]:
@@ -192,20 +222,26 @@ def config(world: World, credential: str) -> str:
     # speak what follows the 101 (tests/hub/test_feed*.py do).
     lines += ["[[operations]]", 'include-operation-id = "feed_connect"', "enabled = false"]
     spent = world.spent.get(credential, {})
-    for operation in sorted({*world.ids, *world.paths, *SEMANTIC, *spent}):
+    for operation in sorted({*world.ids, *SEMANTIC, *spent, *TUS, *TYPED_FILES}):
         lines += ["[[operations]]", f"include-operation-id = {json.dumps(operation)}"]
-        named = world.paths.get(operation) or (
-            {"path.id": world.ids[operation]} if operation in world.ids else {})
-        if named:
+        if operation in world.ids:
             lines.append("parameters = { " + ", ".join(
-                f"{json.dumps(k)} = {json.dumps(v)}" for k, v in named.items()) + " }")
+                f'"path.{name}" = {json.dumps(value)}'
+                for name, value in world.ids[operation].items()) + " }")
         if operation in spent:
             lines.append("headers = { " + ", ".join(
                 f"{json.dumps(k)} = {json.dumps(v)}" for k, v in spent[operation].items()) + " }")
-        if operation in SEMANTIC:
-            upload = ', "415"' if operation in UPLOADS else ""
+        if operation in SEMANTIC or operation in TYPED_FILES:
+            # Refusals on meaning (422) or on a file's bytes (415) a valid body may still get.
+            meaning = ', "422"' if operation in SEMANTIC else ""
+            typed = ', "415"' if operation in TYPED_FILES else ""
             lines.append("checks.positive_data_acceptance.expected-statuses = "
-                         f'["2xx", "401", "403", "404", "409"{upload}, "422", "429"]')
+                         f'["2xx", "401", "403", "404", "409"{typed}{meaning}, "429"]')
+        if operation in TUS:
+            lines += ["checks.missing_required_header.expected-statuses = "
+                      '["400", "401", "403", "406", "412", "415", "422"]',
+                      "checks.negative_data_rejection.expected-statuses = "
+                      + json.dumps(REFUSALS), "generation.allow-extra-parameters = false"]
     return "\n".join(lines) + "\n"
 
 
@@ -230,6 +266,10 @@ def failures(output: str) -> str:
 @pytest.fixture
 def mailed_server(make_app: Callable[..., web.Application], sink: Sink) -> Iterator[Server]:
     running = Server(make_app(smtp_url=f"smtp://127.0.0.1:{sink.port}"))
+    # What is fuzzed here is what the tip endpoints do with what they are sent: a tipster's
+    # budget (a few a minute, held by tests/hub/test_tips.py) would leave them answering 429.
+    running.app[LIMITS].update(tip=RateLimit(burst=10_000, per_minute=10_000),
+                               tip_upload=RateLimit(burst=10_000, per_minute=10_000))
     running.start()
     yield running
     running.stop()

@@ -53,6 +53,9 @@ async def endpoints(hub: Hub) -> list[Endpoint]:
     invitation = await hub.call("POST", "/api/v1/invitations", expect=201, json={
         "organisation_id": org, "email": "lead@tower.example", "role": "admin"})
     named = {"name": "Annex", "lat": 43.6481, "lon": -79.3805}
+    sent = await hub.client.post("/api/v1/tips", data={"text": "A van with no plates"})
+    assert sent.status == 201, await sent.text()
+    tip = (await hub.call("GET", "/api/v1/tips", publisher, expect=200))[0]["id"]
     return [
         Endpoint("/api/v1/organisations", ADMIN_TOKEN,
                  {"name": "Union Station", "kind": "venue", "sites": [named]}),
@@ -78,6 +81,10 @@ async def endpoints(hub: Hub) -> list[Endpoint]:
         Endpoint("/api/v1/subscriptions", None, {"email": "sam@home.example", "lat": 43.6481,
                                                  "lon": -79.3805, "radius_m": 500}),
         Endpoint("/api/v1/subscriptions/confirm", None, {"token": "vgs_" + "x" * 43}),
+        Endpoint("/api/v1/evidence-requests", publisher,
+                 {"title": "Collision", "description": "Seen it?",
+                  "starts": "2026-11-21T17:30:00-05:00"}),
+        Endpoint(f"/api/v1/tips/{tip}", publisher, {"status": "duplicate"}, method="PATCH"),
     ]
 
 

@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 from channels.chat import MAX_URL
 from channels.email import MAX_ADDRESS
 from channels.registry import Registry
-from hub import acks, reports, revisions
+from hub import acks, evidence, reports, revisions, tips
 from hub.alerts import FIELDS
 from hub.api import spec, spec_schemas
 from hub.api.alerts import MAX_PAGE, MAX_REJECT_NOTE, MAX_SINCE
@@ -30,7 +30,14 @@ from hub.feed import FRAME_TYPES
 from hub.http import PUBLISHING, SESSIONS
 from hub.login import MAX_CODE, Step
 from hub.media import MediaKind
-from hub.models import AckStatus, AlertStatus, DeliveryStatus, MsgType
+from hub.models import (
+    AckStatus,
+    AlertStatus,
+    DeliveryStatus,
+    EvidenceStatus,
+    MsgType,
+    TipStatus,
+)
 from hub.services_import import import_path
 from hub.settings import Settings
 from hub.tlp import Tlp
@@ -58,6 +65,9 @@ ENUM_FIELDS: list[tuple[str, str, Iterable[enum.StrEnum]]] = [
     ("MfaConfirmed", "step", Step), ("ReportFile", "kind", MediaKind),
     ("Subscription", "status", SubscriptionStatus), ("ServicePlace", "need", Need),
     ("NearbyPlace", "need", Need),
+    ("Subscription", "status", SubscriptionStatus), ("Tip", "status", TipStatus),
+    ("TipFile", "kind", MediaKind),
+    ("EvidenceRequest", "status", EvidenceStatus),
 ]
 # A valid 1x1 PNG: signature, IHDR, one IDAT row, IEND.
 PNG = bytes.fromhex(
@@ -107,6 +117,16 @@ async def test_document_is_served_to_anyone(hub: Hub) -> None:
     assert document == spec.openapi_document(hub.client.app[PUBLISHING].channels)
 
 
+def declared_routes(app: web.Application) -> list[web.AbstractRoute]:
+    """Every route the hub declares: all but the HEAD aiohttp adds beside each GET (with
+    the GET's own handler); a HEAD of its own (tus) counts."""
+    routes = [route for route in app.router.routes() if route.resource is not None]
+    gets = {(route.resource.canonical, route.handler) for route in routes
+            if route.method == "GET" and route.resource is not None}
+    return [route for route in routes if route.method != "HEAD" or route.resource is None
+            or (route.resource.canonical, route.handler) not in gets]
+
+
 def in_api(path: str) -> bool:
     """The JSON API the document covers; the HTML pages are not part of it."""
     return path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics")
@@ -114,8 +134,7 @@ def in_api(path: str) -> bool:
 
 async def test_every_route_is_documented_and_nothing_else(hub: Hub) -> None:
     handlers = {(route.method, route.resource.canonical): route.handler
-                for route in hub.client.app.router.routes()
-                if route.method != "HEAD" and route.resource is not None}
+                for route in declared_routes(hub.client.app)}
     documented = {key: op["operationId"] for key, op in operations(await served(hub)).items()}
     assert documented == {key: handler.__name__ for key, handler in handlers.items()
                           if in_api(key[1])}
@@ -139,6 +158,13 @@ def test_enums_equal_the_code_enums() -> None:
     for name, field, kind in ENUM_FIELDS:
         documented = resolve(document, schemas[name]["properties"][field])
         assert documented["enum"] == [member.value for member in kind], (name, field)
+
+
+def test_moderation_takes_every_tip_status() -> None:
+    document = default_document()
+    branches = document["components"]["schemas"]["TipModerate"]["oneOf"]
+    statuses = [branch["properties"]["status"] for branch in branches]
+    assert statuses[0]["enum"] + [statuses[1]["const"]] == [s.value for s in TipStatus]
 
 
 def test_alert_fields_and_frames_match_the_code() -> None:
@@ -550,6 +576,17 @@ LIMITS: dict[str, Limit] = {
                                    anyone("/api/v1/subscriptions", **HOME)),
     "subscription secret": Limit("SubscriptionConfirm", "token", MAX_SECRET, "text", anyone(
         "/api/v1/subscriptions/confirm")),
+    "tip text": Limit("TipFields", "text", tips.MAX_TEXT, "text", lambda world: Request(
+        "POST", "/api/v1/tips", None, {}, "data")),
+    "tip contact": Limit("TipFields", "contact", tips.MAX_CONTACT, "text", lambda world: Request(
+        "POST", "/api/v1/tips", None, {"text": "A van with no plates"}, "data")),
+    "evidence request title": Limit(
+        "EvidenceRequestCreate", "title", evidence.MAX_TITLE, "text", lambda world: Request(
+            "POST", "/api/v1/evidence-requests", world.publisher, {"description": "Seen?"})),
+    "evidence request description": Limit(
+        "EvidenceRequestCreate", "description", evidence.MAX_DESCRIPTION, "text",
+        lambda world: Request("POST", "/api/v1/evidence-requests", world.publisher,
+                              {"title": "Collision"})),
     "page size": Limit("/api/v1/alerts", "limit", MAX_PAGE, "number", lambda world: Request(
         "GET", "/api/v1/alerts", ADMIN_TOKEN, {}, "params")),
     "page start": Limit("/api/v1/alerts", "since", MAX_SINCE, "number", lambda world: Request(
@@ -620,3 +657,70 @@ async def test_service_answers_match_the_documented_schemas(hub: Hub, tmp_path: 
     await call("GET", "/api/v1/hsds/services/{id}", 200,
                path=f"/api/v1/hsds/services/{listed['contents'][0]['id']}")
     await call("GET", "/api/v1/hsds/services/{id}", 404, path="/api/v1/hsds/services/nope")
+
+
+async def test_tip_answers_match_the_documented_schemas(hub: Hub) -> None:
+    from tests.hub.tips_scene import OCTETS, TUS, police, video
+    document = await served(hub)
+    call = Caller(hub, document)
+    scene = await police(hub)
+    check(document, resolve(document, document["components"]["schemas"]["EvidenceRequest"]),
+          scene.request)
+
+    async def tip(template: str, path: str, status: int, fields: dict[str, str],
+                  files: int = 0) -> Any:
+        """A multipart tip: its `file` parts repeat, which the Caller's forms cannot say."""
+        form = FormData(default_to_multipart=True)
+        for name, value in fields.items():
+            form.add_field(name, value)
+        for _ in range(files):
+            form.add_field("file", PNG, filename="photo.png")
+        op = document["paths"][template]["post"]
+        if status < 400:
+            check(document, op["requestBody"]["content"]["multipart/form-data"]["schema"],
+                  {**fields, "file": ["<bytes>"] * files} if files else fields)
+        response = await hub.client.post(path, data=form)
+        assert response.status == status, await response.text()
+        answer = resolve(document, op["responses"][str(status)])
+        data = await response.json()
+        check(document, answer["content"]["application/json"]["schema"], data)
+        return data
+
+    receipt = await tip("/api/v1/tips", "/api/v1/tips", 201,
+                        {"text": "Saw it", "evidence_request": scene.request["slug"]}, 2)
+    await tip("/api/v1/tips/{receipt}/files", f"/api/v1/tips/{receipt['receipt']}/files", 201,
+              {}, 1)
+    await tip("/api/v1/tips", "/api/v1/tips", 201, {"text": "general"})
+    await tip("/api/v1/tips", "/api/v1/tips", 422, {"colour": "red"})
+    listed = await call("GET", "/api/v1/tips", 200, token=scene.publisher)
+    one = f"/api/v1/tips/{listed[-1]['id']}"
+    await call("GET", "/api/v1/tips/{id}", 200, path=one, token=scene.approver)
+    await call("PATCH", "/api/v1/tips/{id}", 200, path=one, token=scene.publisher,
+               body={"status": "relevant"})
+    await call("GET", "/api/v1/tips/{id}/files/{file}", 200, token=scene.publisher,
+               path=listed[-1]["files"][0]["url"])
+    await call("GET", "/api/v1/evidence-requests", 200, token=scene.publisher)
+    request = f"/api/v1/evidence-requests/{scene.request['id']}"
+    await call("GET", "/api/v1/evidence-requests/{id}/bundle", 200, path=request + "/bundle",
+               token=scene.publisher)
+    await call("POST", "/api/v1/evidence-requests/{id}/close", 200, path=request + "/close",
+               token=scene.publisher)
+    await call("POST", "/api/v1/evidence-requests", 201, token=scene.publisher,
+               body={"title": "Another", "description": "Seen anything?"})
+    made = await call("POST", "/api/v1/tips/uploads", 201, token=None,
+                      headers={**TUS, "Upload-Length": "5000"})
+    # tus answers without a body: their status and headers, as documented.
+    uploads = document["paths"]["/api/v1/tips/uploads/{id}"]
+    clip = video(5000)
+    for method, headers, status in (
+            ("HEAD", TUS, 200), ("PATCH", {**OCTETS, "Upload-Offset": "0"}, 204),
+            ("HEAD", {}, 412)):
+        response = await hub.client.request(method, made["url"], headers=headers,
+                                            data=clip if method == "PATCH" else None)
+        assert response.status == status
+        documented = uploads[method.lower()]["responses"][str(status)]
+        for header in resolve(document, documented).get("headers", {}):
+            assert header in response.headers, (method, header)
+    options = await hub.client.options("/api/v1/tips/uploads")
+    documented = document["paths"]["/api/v1/tips/uploads"]["options"]["responses"]["204"]
+    assert options.status == 204 and set(documented["headers"]) <= set(options.headers)
