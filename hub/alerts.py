@@ -122,19 +122,8 @@ def read_alert(body: object, now: datetime) -> AlertDraft:
 
 
 def _read_expires(check: Checker, now: datetime) -> datetime | None:
-    raw = check.body.get("expires")
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        check.fail("expires", "must be an ISO 8601 date-time with a UTC offset")
-        return None
-    try:
-        expires = datetime.fromisoformat(raw)
-    except ValueError:
-        check.fail("expires", "must be an ISO 8601 date-time such as 2026-11-21T18:00:00-05:00")
-        return None
-    if expires.tzinfo is None:
-        check.fail("expires", "must carry a UTC offset, e.g. -05:00 or Z")
+    expires = check.moment("expires", required=False)
+    if expires is None:
         return None
     if expires <= now:
         check.fail("expires", "is in the past")

@@ -70,21 +70,8 @@ def read_request(body: object) -> RequestDraft:
 
 
 def _moment(check: Checker, name: str) -> datetime | None:
-    raw = check.body.get(name)
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        check.fail(name, "must be an ISO 8601 date-time with a UTC offset")
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        check.fail(name, "must be an ISO 8601 date-time such as 2026-11-21T18:00:00-05:00")
-        return None
-    if moment.tzinfo is None:
-        check.fail(name, "must carry a UTC offset, e.g. -05:00 or Z")
-        return None
-    return moment.astimezone(UTC)
+    moment = check.moment(name, required=False)
+    return moment.astimezone(UTC) if moment else None
 
 
 def slug_of(title: str) -> str:

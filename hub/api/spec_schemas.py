@@ -51,6 +51,8 @@ ENUMS: tuple[type[enum.StrEnum], ...] = (
 # The roles of tokens and accounts; a resident's subscription link is never either.
 STAFF_ROLE_VALUES = [role.value for role in Role if role in STAFF_ROLES]
 DATE_TIME: Schema = {"type": "string", "format": "date-time"}
+# A date-time a request sends, as `Checker.moment` reads it.
+MOMENT: Schema = {**DATE_TIME, "maxLength": MAX_MOMENT}
 ID: Schema = {"type": "string", "maxLength": MAX_ID}
 LAT: Schema = {"type": "number", "minimum": -MAX_LAT, "maximum": MAX_LAT}
 LON: Schema = {"type": "number", "minimum": -MAX_LON, "maximum": MAX_LON}
@@ -222,7 +224,7 @@ def alert_create_schema() -> Schema:
         "area_name": {**text(MAX_TEXT["area_name"], line=True), "description": "the area in "
                       "words, as desk cards and the CAP areaDesc name it, e.g. a preset's "
                       "name; an update that redraws the area without naming it clears it"},
-        "expires": nullable({**DATE_TIME, "description": "with a UTC offset; in the future, "
+        "expires": nullable({**MOMENT, "description": "with a UTC offset; in the future, "
                              "at most a year away"}),
         "ack_within_s": {"type": ["integer", "null"], "minimum": 1,
                          "maximum": MAX_ACK_WITHIN_S},
@@ -413,7 +415,7 @@ def report_create_schemas() -> dict[str, Schema]:
                 "description": number.format(f"-{MAX_LAT} to {MAX_LAT}")},
         "lon": {"type": "string", "pattern": LON_TEXT.pattern,
                 "description": number.format(f"-{MAX_LON} to {MAX_LON}")},
-        "observed_at": {"type": "string", "format": "date-time", "maxLength": MAX_MOMENT,
+        "observed_at": {**MOMENT,
                         "description": "when it was seen, with its UTC offset; at most "
                         f"{reports.CLOCK_SKEW.seconds // 60} minutes ahead of the hub's clock "
                         "(default: when it is sent)"}}

@@ -10,6 +10,7 @@ from hub.api.spec_operations import PUBLIC, answer, by_id, listing, operation
 from hub.api.spec_schemas import (
     DATE_TIME,
     ID,
+    MOMENT,
     Schema,
     closed,
     enum_schema,
@@ -100,7 +101,7 @@ def tip_schemas() -> dict[str, Schema]:
 def evidence_schemas() -> dict[str, Schema]:
     made = {"title": text(evidence.MAX_TITLE, 1, line=True),
             "description": text(evidence.MAX_DESCRIPTION, 1),
-            "area": ref("Area"), "starts": DATE_TIME, "ends": DATE_TIME}
+            "area": ref("Area"), "starts": MOMENT, "ends": MOMENT}
     shown: dict[str, Schema] = {
         "id": ID, "slug": {"type": "string"},
         "url": {"type": "string", "description": "the public TLP:CLEAR page, `/tips/<slug>`"},
