@@ -21,6 +21,7 @@ from hub.access import Principal
 from hub.errors import Forbidden, NotFound
 from hub.media import EXTENSIONS, MediaKind, Upload, strip_location
 from hub.models import Alert, AlertStatus, Delivery, Report, ReportFile, ReportForward, ReportStatus
+from hub.storage import private_folder
 from hub.tlp import Tlp
 from hub.visibility import visible_alert
 from partners.models import Organisation, OrgKind, Role, new_id
@@ -49,9 +50,7 @@ class ReportDraft:
 
 def uploads_dir(data_dir: Path) -> Path:
     """Where files live: under the data dir, which nothing serves directly."""
-    folder = data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return private_folder(data_dir, "uploads")
 
 
 def stored_path(data_dir: Path, file: ReportFile, *, public: bool) -> Path:

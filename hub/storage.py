@@ -1,11 +1,13 @@
-"""A full disk, told apart from other failures: writes answer 503 with `Retry-After` and
-`/healthz` says so, rather than every publish answering 500."""
+"""Files on disk: private folders under the data dir, and a full disk told apart from other
+failures (writes answer 503 with `Retry-After` and `/healthz` says so, rather than every
+publish answering 500)."""
 
 from __future__ import annotations
 
 import errno
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
@@ -13,6 +15,14 @@ RETRY_AFTER_S = 60
 REMEMBER_S = 60.0  # how long /healthz reports the disk full after the last failed write
 _MESSAGES = ("database or disk is full", "no space left on device", "disk full")
 _DISK_FULL_SQLSTATE = "53100"  # PostgreSQL's disk_full
+
+
+def private_folder(data_dir: Path, *parts: str) -> Path:
+    """A folder under the data dir that only the hub's user may read, made when missing;
+    nothing serves it directly."""
+    folder = data_dir.joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
 
 
 def is_full(error: BaseException) -> bool:

@@ -26,6 +26,7 @@ from hub.errors import Conflict, NotFound
 from hub.evidence import by_slug, require_police, sees_request
 from hub.media import EXTENSIONS, MediaKind, Upload
 from hub.models import EvidenceRequest, EvidenceStatus, Tip, TipFile, TipStatus, TipUpload
+from hub.storage import private_folder
 from partners.validation import Checker, InvalidInput, NotKnown
 
 PUBLIC_ACTOR = "public:tip"  # who a tip is from, in the audit trail: never an address
@@ -49,9 +50,7 @@ def receipt_key(code: str) -> str:
 
 
 def files_dir(data_dir: Path) -> Path:
-    folder = data_dir / "tips" / "files"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return private_folder(data_dir, "tips", "files")
 
 
 def stored_path(data_dir: Path, tip_file: TipFile) -> Path:

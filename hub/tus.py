@@ -30,6 +30,7 @@ from hub.http import ApiError
 from hub.media import SNIFF_BYTES, MediaKind, sniff
 from hub.models import TipUpload
 from hub.multipart import unsupported
+from hub.storage import private_folder
 from partners.validation import LINE_BREAKS, NOT_IN_XML, InvalidInput
 
 VERSION = "1.0.0"
@@ -48,9 +49,7 @@ def upload_key(secret: str) -> str:
 
 
 def uploads_dir(data_dir: Path) -> Path:
-    folder = data_dir / "tips" / "uploads"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return private_folder(data_dir, "tips", "uploads")
 
 
 def part_path(data_dir: Path, upload: TipUpload) -> Path:
