@@ -20,9 +20,16 @@ async def hover_every(page: Page, selector: str) -> None:
     """Open every tooltip of the map's layers: Leaflet builds them only when shown."""
     shapes = page.locator(selector)
     await expect(shapes.first).to_be_visible()
+    tooltips = page.locator(".leaflet-tooltip")
     for index in range(await shapes.count()):
-        await shapes.nth(index).hover(force=True)
-        await expect(page.locator(".leaflet-tooltip")).to_have_count(1)
+        # A map just shown may still be fitting itself to its layers, moving the shape from
+        # under the pointer: hover again until its tooltip opens (a few seconds at most).
+        for _ in range(20):
+            await shapes.nth(index).hover(force=True)
+            if await tooltips.count() == 1:
+                break
+            await page.wait_for_timeout(250)
+        await expect(tooltips).to_have_count(1)
         await no_markup(page)
 
 
